@@ -1,0 +1,30 @@
+# CUDA is optional: found with check_language(CUDA); without it trident::trident still works on the CPU.
+set(trident_WITH_CUDA OFF)
+if(TRIDENT_ENABLE_CUDA)
+  include(CheckLanguage)
+  if(NOT CMAKE_CUDA_COMPILER AND NOT DEFINED ENV{CUDACXX} AND EXISTS /usr/local/cuda/bin/nvcc)
+    set(CMAKE_CUDA_COMPILER /usr/local/cuda/bin/nvcc CACHE FILEPATH "CUDA compiler")
+  endif()
+  check_language(CUDA)
+  if(CMAKE_CUDA_COMPILER)
+    # `native` fails on a machine without a GPU: default to Hopper (sm_90).
+    if(NOT DEFINED CMAKE_CUDA_ARCHITECTURES)
+      set(CMAKE_CUDA_ARCHITECTURES 90)
+    endif()
+    enable_language(CUDA)
+    find_package(CUDAToolkit REQUIRED)
+    set(trident_WITH_CUDA ON)
+  endif()
+endif()
+if(TRIDENT_REQUIRE_CUDA AND NOT trident_WITH_CUDA)
+  message(FATAL_ERROR "TRIDENT_REQUIRE_CUDA is ON but no CUDA compiler was found (set CUDACXX or put nvcc on PATH)")
+endif()
+message(STATUS "trident: CUDA backend ${trident_WITH_CUDA}")
+
+# trident_link_cuda(<target>): what a CUDA source using trident needs.
+function(trident_link_cuda target)
+  # CUDA 13 keeps Thrust/CUB/libcu++ under include/cccl, which g++ does not search.
+  find_package(CCCL CONFIG REQUIRED HINTS "${CUDAToolkit_LIBRARY_DIR}/cmake" "${CUDAToolkit_TARGET_DIR}/lib64/cmake")
+  target_link_libraries(${target} INTERFACE CCCL::CCCL CUDA::cudart)
+  target_compile_options(${target} INTERFACE $<$<COMPILE_LANGUAGE:CUDA>:--extended-lambda>)
+endfunction()

@@ -1,0 +1,75 @@
+#pragma once
+/// \file data/for_each.hpp
+/// `trident::for_each` and `trident::for_each_index`: run a function on every element / index.
+///
+/// \code
+///   trident::for_each(trident::par, pixels, [](pixel& p) { p = gray(p); });
+///   trident::for_each_index(trident::par, n, [&](std::size_t i) { y[i] = a * x[i] + y[i]; });
+///   // in a .cu file, on the GPU:
+///   trident::for_each_index(trident::gpu, n, TRIDENT_LAMBDA(std::size_t i) { d[i] *= 2; });
+/// \endcode
+///
+/// Requirements: `range` is a random-access range; `f` is callable with an element reference
+/// (`for_each`) or a `std::size_t` index (`for_each_index`).  Calls of `f` on different elements may
+/// run at once and in any order, so `f` must not race with itself.
+///
+/// Complexity: n calls of `f`; O(n / workers + log workers) time under `par`.
+///
+/// Exceptions: the first exception thrown by `f` under `par` is rethrown in the caller and the
+/// remaining chunks are cancelled (elements already processed stay processed).
+/// `std::invalid_argument` for a negative count.
+///
+/// GPU: `f` must be device-callable (TRIDENT_LAMBDA).  `for_each` over a host range copies the
+/// range to the device and back (two PCIe transfers); over a `trident::device_vector` nothing moves.
+/// `for_each_index` moves nothing: whatever `f` touches must already be device memory.
+
+#include "trident/detail/dispatch.hpp"
+
+#include <cstddef>
+#include <functional>
+#include <iterator>
+#include <ranges>
+#include <type_traits>
+
+namespace trident {
+
+template <class Policy, class Range, class F>
+void for_each(const Policy& policy, Range&& range, F f)
+{
+    static_assert(std::ranges::random_access_range<Range>,
+                  "trident::for_each: the range must be random-access (std::vector, std::array, std::span, ...)");
+    static_assert(std::is_invocable_v<F&, std::ranges::range_reference_t<Range>>,
+                  "trident::for_each: f must be callable with a reference to an element of the range");
+    const auto n = static_cast<std::size_t>(std::ranges::size(range));
+    detail::dispatch<detail::device_ranges<Range>() && detail::device_callable<F>()>(
+        policy, n,
+        [&](const auto& exec) {
+            detail::require_host_range<Range>();
+            auto first = std::ranges::begin(range);
+            exec.for_chunks(n, [&](std::size_t b, std::size_t e) {
+                for (std::size_t i = b; i < e; ++i)
+                    std::invoke(f, first[static_cast<std::ptrdiff_t>(i)]);
+            });
+        },
+        [&](const auto& gpu_policy) { detail::cuda_backend<std::remove_cvref_t<decltype(gpu_policy)>>::for_each(gpu_policy, range, f); });
+}
+
+template <class Policy, class Size, class F>
+void for_each_index(const Policy& policy, Size count, F f)
+{
+    static_assert(std::is_integral_v<Size>, "trident::for_each_index: the count must be an integer");
+    static_assert(std::is_invocable_v<F&, std::size_t>,
+                  "trident::for_each_index: f must be callable with a std::size_t index");
+    const std::size_t n = detail::checked_count("trident::for_each_index", count);
+    detail::dispatch<detail::device_callable<F>()>(
+        policy, n,
+        [&](const auto& exec) {
+            exec.for_chunks(n, [&](std::size_t b, std::size_t e) {
+                for (std::size_t i = b; i < e; ++i)
+                    std::invoke(f, i);
+            });
+        },
+        [&](const auto& gpu_policy) { detail::cuda_backend<std::remove_cvref_t<decltype(gpu_policy)>>::for_each_index(gpu_policy, n, f); });
+}
+
+} // namespace trident

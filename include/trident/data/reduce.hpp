@@ -1,0 +1,96 @@
+#pragma once
+/// \file data/reduce.hpp
+/// `trident::reduce` and `trident::map_reduce`: combine every element (or f of every element).
+///
+/// \code
+///   double total = trident::reduce(trident::par, x, 0.0);                               // sum
+///   double big   = trident::reduce(trident::par, x, -inf, [](double a, double b) { return std::max(a, b); });
+///   double ss    = trident::map_reduce(trident::par, x, [](double v) { return v * v; }, 0.0, std::plus<>{});
+/// \endcode
+///
+/// Result: init ⊕ e0 ⊕ e1 ⊕ ... ⊕ e(n-1) (with ei = f(in[i]) for map_reduce), grouped in any way
+/// but never reordered.  `op` must be associative; it need NOT be commutative (string
+/// concatenation, matrix products and other order-sensitive operators give the sequential result).
+/// `init` is used once, so it need not be an identity.  Floating-point sums may differ from a
+/// sequential left fold in the last bits, because the grouping differs.
+///
+/// Requirements: `op(T, T)` with T = the type of `init`, and elements (or f's results) convertible
+/// to T.  T may be move-only.  An empty range returns `init`.
+///
+/// Complexity: n - 1 + chunks applications of `op` (and n calls of `f`); O(n / workers + log workers) time.
+///
+/// Exceptions: the first exception thrown by `f` or `op` under `par` reaches the caller; the rest of
+/// the call is cancelled.
+///
+/// GPU: CUB's device reduction (cub::DeviceReduce).  A host range is copied to the device first;
+/// only the result comes back.
+
+#include "trident/detail/accumulate.hpp"
+#include "trident/detail/dispatch.hpp"
+#include "trident/lambda.hpp"
+
+#include <cstddef>
+#include <functional>
+#include <iterator>
+#include <optional>
+#include <ranges>
+#include <type_traits>
+#include <utility>
+
+namespace trident {
+
+template <class Policy, class Range, class F, class T, class Op = std::plus<>>
+T map_reduce(const Policy& policy, Range&& range, F f, T init, Op op = {})
+{
+    static_assert(std::ranges::random_access_range<Range>,
+                  "trident::map_reduce: the range must be random-access (std::vector, std::array, std::span, ...)");
+    static_assert(std::is_invocable_v<F&, std::ranges::range_reference_t<Range>>,
+                  "trident::map_reduce: f must be callable with a reference to an element");
+    using Mapped = std::invoke_result_t<F&, std::ranges::range_reference_t<Range>>;
+    static_assert(std::is_constructible_v<T, Mapped>,
+                  "trident::map_reduce: f's result must be convertible to the type of init");
+    static_assert(std::is_invocable_r_v<T, Op&, T, T>,
+                  "trident::map_reduce: op must take two values of init's type and return one");
+    const auto n = static_cast<std::size_t>(std::ranges::size(range));
+    return detail::dispatch<detail::device_ranges<Range>() && detail::device_callable<F>() && detail::device_callable<Op>()>(
+        policy, n,
+        [&](const auto& exec) -> T {
+            detail::require_host_range<Range>();
+            auto first = std::ranges::begin(range);
+            auto get = [&](std::size_t i) -> T { return T(std::invoke(f, first[static_cast<std::ptrdiff_t>(i)])); };
+            auto combine = [&](T a, T b) -> T { return std::invoke(op, std::move(a), std::move(b)); };
+            std::optional<T> body = exec.reduce_chunks(
+                n, [&](std::size_t b, std::size_t e) { return detail::accumulate_chunk<T>(b, e, get, combine); },
+                combine);
+            if (!body)
+                return init;
+            return combine(std::move(init), std::move(*body));
+        },
+        [&](const auto& gpu_policy) -> T {
+            return detail::cuda_backend<std::remove_cvref_t<decltype(gpu_policy)>>::map_reduce(gpu_policy, range, f, std::move(init), op);
+        });
+}
+
+struct identity_fn {
+    template <class X>
+    TRIDENT_HOST_DEVICE constexpr X&& operator()(X&& x) const noexcept
+    {
+        return std::forward<X>(x);
+    }
+};
+
+template <class Policy, class Range, class T, class Op = std::plus<>>
+T reduce(const Policy& policy, Range&& range, T init, Op op = {})
+{
+    static_assert(std::ranges::random_access_range<Range>,
+                  "trident::reduce: the range must be random-access (std::vector, std::array, std::span, ...)");
+    static_assert(std::is_constructible_v<T, std::ranges::range_reference_t<Range>>,
+                  "trident::reduce: the elements must be convertible to the type of init");
+    static_assert(std::is_invocable_r_v<T, Op&, T, T>,
+                  "trident::reduce: op must take two values of init's type and return one");
+    return trident::map_reduce(policy, std::forward<Range>(range), identity_fn{}, std::move(init), std::move(op));
+}
+
+template <> inline constexpr bool is_device_callable_v<identity_fn> = true;
+
+} // namespace trident

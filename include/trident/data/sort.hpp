@@ -1,0 +1,111 @@
+#pragma once
+/// \file data/sort.hpp
+/// `trident::sort` and `trident::stable_sort`.
+///
+/// \code
+///   trident::sort(trident::par, keys);                        // radix sort: arithmetic keys, default order
+///   trident::sort(trident::par, keys, std::greater<>{});      // radix sort, descending
+///   trident::stable_sort(trident::par, people, [](const person& a, const person& b) { return a.age < b.age; });
+/// \endcode
+///
+/// Which algorithm runs:
+/// - arithmetic elements (not bool) with no comparator, `std::less<>`/`std::less<T>` or
+///   `std::greater<>`/`std::greater<T>`: a least-significant-digit radix sort (8-bit digits, digits on
+///   which all keys agree skipped), O(n * sizeof(T)) work, parallel histogram and scatter per pass.
+///   It is stable, so it serves `stable_sort` too.  -0.0 and +0.0 are equal keys; NaN is not
+///   allowed (as for std::sort).
+/// - otherwise a merge sort: one block per worker sorted with std::sort (std::stable_sort for
+///   stable_sort), then rounds of parallel merges.  O(n log n) comparisons; n elements of scratch.
+///   Move-only elements are fine.
+///
+/// Requirements: a random-access range of move-assignable elements; `comp` a strict weak order.
+///
+/// Exceptions: the first exception from `comp` (or from moving an element) reaches the caller;
+/// the range then holds all its elements in an unspecified order.
+///
+/// GPU: CUB's radix sort (cub::DeviceRadixSort) for the radix case, CUB's merge sort otherwise.
+
+#include "trident/detail/dispatch.hpp"
+#include "trident/detail/merge_sort.hpp"
+#include "trident/detail/radix_sort.hpp"
+
+#include <algorithm>
+#include <cstddef>
+#include <functional>
+#include <iterator>
+#include <memory>
+#include <ranges>
+#include <type_traits>
+
+namespace trident {
+namespace detail {
+
+/// 0: not a radix case; 1: ascending; 2: descending.
+template <class T, class Compare>
+constexpr int radix_order()
+{
+    if constexpr (!radix_sortable_v<T>)
+        return 0;
+    else if constexpr (std::is_same_v<Compare, std::less<>> || std::is_same_v<Compare, std::less<T>>)
+        return 1;
+    else if constexpr (std::is_same_v<Compare, std::greater<>> || std::is_same_v<Compare, std::greater<T>>)
+        return 2;
+    else
+        return 0;
+}
+
+template <class Range, class Compare>
+void sort_entry(const auto& policy, Range& range, Compare& comp, bool stable)
+{
+    using T = std::ranges::range_value_t<Range>;
+    const auto n = static_cast<std::size_t>(std::ranges::size(range));
+    dispatch<device_ranges<Range>() && (radix_order<T, Compare>() != 0 || device_callable<Compare>())>(
+        policy, n,
+        [&](const auto& exec) {
+            require_host_range<Range>();
+            auto first = std::ranges::begin(range);
+            constexpr int order = radix_order<T, Compare>();
+            if constexpr (order != 0 && std::ranges::contiguous_range<Range>) {
+                T* data = std::to_address(first);
+                if constexpr (order == 1)
+                    radix_sort(exec, data, n, radix_key<T, false>{});
+                else
+                    radix_sort(exec, data, n, radix_key<T, true>{});
+            } else {
+                merge_sort(exec, first, n, comp, stable);
+            }
+        },
+        [&](const auto& gpu_policy) {
+            cuda_backend<std::remove_cvref_t<decltype(gpu_policy)>>::sort(gpu_policy, range, comp, stable);
+        });
+}
+
+template <class Range, class Compare>
+constexpr void check_sort_arguments()
+{
+    static_assert(std::ranges::random_access_range<Range>,
+                  "trident::sort: the range must be random-access (std::vector, std::array, std::span, ...)");
+    using T = std::ranges::range_value_t<Range>;
+    static_assert(std::is_move_constructible_v<T> && std::is_move_assignable_v<T>,
+                  "trident::sort: the elements must be move-constructible and move-assignable");
+    static_assert(std::is_invocable_r_v<bool, Compare&, const T&, const T&>,
+                  "trident::sort: the comparator must take two elements and return bool (a strict weak order)");
+}
+
+} // namespace detail
+
+template <class Policy, class Range, class Compare = std::less<>>
+void sort(const Policy& policy, Range&& range, Compare comp = {})
+{
+    detail::check_sort_arguments<Range, Compare>();
+    detail::sort_entry(policy, range, comp, false);
+}
+
+template <class Policy, class Range, class Compare = std::less<>>
+void stable_sort(const Policy& policy, Range&& range, Compare comp = {})
+{
+    detail::check_sort_arguments<Range, Compare>();
+    detail::sort_entry(policy, range, comp, true);
+}
+
+} // namespace trident

@@ -1,0 +1,37 @@
+#pragma once
+/// \file errors.hpp
+/// Exceptions thrown by trident.
+///
+/// - `std::invalid_argument`: bad input (an output range shorter than the input, `threads(0)`,
+///   a grain below 1).  The message names the argument and its value.
+/// - `trident::cuda_error`: a CUDA runtime call failed.  The message names the call, the
+///   file:line of the call and CUDA's own error string; `code()` returns the raw `cudaError_t` value.
+/// - `trident::device_unavailable`: `trident::gpu` was asked for and no usable device answered
+///   (no driver, no device, or a device index out of range).  The message says which.
+///   `trident::automatic` never throws it: it falls back to `trident::par`.
+/// - Whatever a user function throws inside a parallel call reaches the caller unchanged (the
+///   first one thrown, when several are); the rest of that call's work is cancelled.
+
+#include <stdexcept>
+#include <string>
+
+namespace trident {
+
+/// A CUDA runtime call returned an error.
+class cuda_error : public std::runtime_error {
+public:
+    cuda_error(int code, const std::string& what) : std::runtime_error(what), code_(code) {}
+    /// The `cudaError_t` value, as an int so that this header needs no CUDA header.
+    [[nodiscard]] int code() const noexcept { return code_; }
+
+private:
+    int code_;
+};
+
+/// `trident::gpu` could not run: no driver, no device, or the device index is out of range.
+class device_unavailable : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+} // namespace trident

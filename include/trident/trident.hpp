@@ -1,0 +1,36 @@
+#pragma once
+/// \file trident.hpp
+/// trident: data-, task- and model-parallel primitives for C++20.
+///
+/// One include gives every primitive; the policy passed first picks where it runs:
+/// `trident::seq` (one thread), `trident::par` (all cores, oneTBB), `trident::gpu` (CUDA; .cu files
+/// only) or `trident::automatic`.  Under nvcc the CUDA backend and `trident::device_vector` come
+/// with this header; under any other compiler no CUDA header is included.
+///
+/// Where each primitive lives:
+///
+/// | primitive                                  | header               |
+/// |--------------------------------------------|----------------------|
+/// | seq, par, gpu, automatic and their options | policy.hpp           |
+/// | cpu_cores (a group of cores)               | cpu_cores.hpp        |
+/// | for_each, for_each_index                   | data/for_each.hpp    |
+/// | map                                        | data/map.hpp         |
+/// | reduce, map_reduce                         | data/reduce.hpp      |
+/// | inclusive_scan, exclusive_scan             | data/scan.hpp        |
+/// | sort, stable_sort                          | data/sort.hpp        |
+/// | device_vector, cuda_error checks (nvcc)    | backend/cuda/        |
+/// | TRIDENT_LAMBDA                             | lambda.hpp           |
+/// | exceptions                                 | errors.hpp           |
+
+#include "trident/version.hpp"
+
+#include "trident/cpu_cores.hpp"
+#include "trident/errors.hpp"
+#include "trident/lambda.hpp"
+#include "trident/policy.hpp"
+
+#include "trident/data/for_each.hpp"
+#include "trident/data/map.hpp"
+#include "trident/data/reduce.hpp"
+#include "trident/data/scan.hpp"
+#include "trident/data/sort.hpp"
