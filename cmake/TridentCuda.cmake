@@ -27,4 +27,9 @@ function(trident_link_cuda target)
   find_package(CCCL CONFIG REQUIRED HINTS "${CUDAToolkit_LIBRARY_DIR}/cmake" "${CUDAToolkit_TARGET_DIR}/lib64/cmake")
   target_link_libraries(${target} INTERFACE CCCL::CCCL CUDA::cudart)
   target_compile_options(${target} INTERFACE $<$<COMPILE_LANGUAGE:CUDA>:--extended-lambda>)
+  # cxx_std_20 reaches C++ sources only and nvcc defaults to C++17, which trident's headers reject.
+  # CMake 3.25 knows no cuda_std_20 for nvcc, so the flag itself, unless the consuming target sets
+  # CUDA_STANDARD (or CMAKE_CUDA_STANDARD) of its own.
+  target_compile_options(${target} INTERFACE
+    $<$<AND:$<COMPILE_LANGUAGE:CUDA>,$<NOT:$<BOOL:$<TARGET_PROPERTY:CUDA_STANDARD>>>>:-std=c++20>)
 endfunction()

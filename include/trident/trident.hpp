@@ -18,7 +18,7 @@
 /// | reduce, map_reduce                         | data/reduce.hpp      |
 /// | inclusive_scan, exclusive_scan             | data/scan.hpp        |
 /// | sort, stable_sort                          | data/sort.hpp        |
-/// | device_vector, cuda_error checks (nvcc)    | backend/cuda/        |
+/// | device_vector, device_span (nvcc only)     | backend/cuda/        |
 /// | TRIDENT_LAMBDA                             | lambda.hpp           |
 /// | exceptions                                 | errors.hpp           |
 

@@ -41,7 +41,7 @@ void for_each(const Policy& policy, Range&& range, F f)
     static_assert(std::is_invocable_v<F&, std::ranges::range_reference_t<Range>>,
                   "trident::for_each: f must be callable with a reference to an element of the range");
     const auto n = static_cast<std::size_t>(std::ranges::size(range));
-    detail::dispatch<detail::device_ranges<Range>() && detail::device_callable<F>()>(
+    detail::dispatch<detail::device_ranges<Range>() && detail::device_callable<F>(), detail::any_device_range<Range>()>(
         policy, n,
         [&](const auto& exec) {
             detail::require_host_range<Range>();

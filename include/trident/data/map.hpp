@@ -47,7 +47,7 @@ auto map(const Policy& policy, In&& in, Out&& out, F f)
                   "trident::map: f's result must be assignable to an element of the output range");
     const auto n = static_cast<std::size_t>(std::ranges::size(in));
     detail::check_output_size("trident::map", n, static_cast<std::size_t>(std::ranges::size(out)));
-    detail::dispatch<detail::device_ranges<In, Out>() && detail::device_callable<F>()>(
+    detail::dispatch<detail::device_ranges<In, Out>() && detail::device_callable<F>(), detail::any_device_range<In, Out>()>(
         policy, n,
         [&](const auto& exec) {
             detail::require_host_range<In>();

@@ -22,8 +22,11 @@
 /// Exceptions: the first exception thrown by `f` or `op` under `par` reaches the caller; the rest of
 /// the call is cancelled.
 ///
-/// GPU: CUB's device reduction (cub::DeviceReduce).  A host range is copied to the device first;
-/// only the result comes back.
+/// GPU: CUB's device reduction (cub::DeviceReduce) for sums and products of arithmetic types;
+/// any other operator takes an order-keeping path (an inclusive scan into scratch whose last
+/// element is the result: about twice the time and n elements of device memory), because CUB's
+/// reduction may reorder operands.  A host range is copied to the device first; only the result
+/// comes back.
 
 #include "trident/detail/accumulate.hpp"
 #include "trident/detail/dispatch.hpp"
@@ -52,7 +55,8 @@ T map_reduce(const Policy& policy, Range&& range, F f, T init, Op op = {})
     static_assert(std::is_invocable_r_v<T, Op&, T, T>,
                   "trident::map_reduce: op must take two values of init's type and return one");
     const auto n = static_cast<std::size_t>(std::ranges::size(range));
-    return detail::dispatch<detail::device_ranges<Range>() && detail::device_callable<F>() && detail::device_callable<Op>()>(
+    return detail::dispatch<detail::device_ranges<Range>() && detail::device_callable<F>() && detail::device_callable<Op>(),
+                                   detail::any_device_range<Range>()>(
         policy, n,
         [&](const auto& exec) -> T {
             detail::require_host_range<Range>();

@@ -17,10 +17,10 @@
 /// the input's value type for inclusive_scan without init) copyable, `op(T, element)` and
 /// `op(T, T)` returning T.
 ///
-/// Complexity: under `par` the input is cut into about two blocks per worker; each block is
-/// reduced, the block totals are scanned, then each block is scanned from its carry: about 2n
-/// applications of `op` and three passes over memory (the sequential scan makes two), which is why a
-/// memory-bound scan gains less than a compute-bound one.
+/// Complexity: under `par` the input is cut into tiles of at most 256 KiB that the workers take in
+/// order: each tile is reduced, its carry is chained from the previous tile's, then the tile is
+/// scanned from that carry while it is still in cache: about 2n applications of `op`, and the
+/// memory traffic of the sequential scan (a tile is read from memory once).
 ///
 /// Exceptions: `std::invalid_argument` when `out` is shorter than `in`; the first exception from
 /// `op` reaches the caller.  GPU: CUB's device scans (cub::DeviceScan).
@@ -29,12 +29,14 @@
 #include "trident/detail/dispatch.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cstddef>
 #include <functional>
 #include <iterator>
 #include <optional>
 #include <ranges>
 #include <type_traits>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -44,8 +46,9 @@ namespace detail {
 /// The smallest block a parallel scan hands to a task; below two of these the scan is inline.
 inline constexpr std::size_t scan_min_block = 16384;
 
+// Scans [b, e), b < e, from carry (none: start with in[b]); returns the running total after e - 1.
 template <class T, class InIt, class OutIt, class Op>
-void scan_block(InIt in, OutIt out, std::size_t b, std::size_t e, std::optional<T> carry, Op& op, bool inclusive)
+T scan_block(InIt in, OutIt out, std::size_t b, std::size_t e, std::optional<T> carry, Op& op, bool inclusive)
 {
     if (inclusive) {
         std::size_t i = b;
@@ -59,6 +62,7 @@ void scan_block(InIt in, OutIt out, std::size_t b, std::size_t e, std::optional<
             acc = std::invoke(op, std::move(acc), in[static_cast<std::ptrdiff_t>(i)]);
             out[static_cast<std::ptrdiff_t>(i)] = acc;
         }
+        return acc;
     } else {
         T acc = std::move(*carry);
         for (std::size_t i = b; i < e; ++i) {
@@ -66,8 +70,13 @@ void scan_block(InIt in, OutIt out, std::size_t b, std::size_t e, std::optional<
             out[static_cast<std::ptrdiff_t>(i)] = std::move(acc);
             acc = std::move(next);
         }
+        return acc;
     }
 }
+
+/// Largest tile of the parallel scan: a tile is reduced and then scanned, and the scan should find it
+/// in the worker's L2 cache.
+inline constexpr std::size_t scan_tile_bytes = std::size_t{256} << 10;
 
 template <class T, class Exec, class InIt, class OutIt, class Op>
 void scan(const Exec& exec, InIt in, OutIt out, std::size_t n, std::optional<T> init, Op& op, bool inclusive)
@@ -75,30 +84,56 @@ void scan(const Exec& exec, InIt in, OutIt out, std::size_t n, std::optional<T> 
     if (n == 0)
         return;
     const std::size_t min_block = std::max<std::size_t>(exec.grain(), scan_min_block);
-    std::size_t blocks = 1;
+    std::size_t workers = 1;
     if constexpr (Exec::is_parallel)
-        blocks = std::min<std::size_t>(n / min_block, static_cast<std::size_t>(exec.concurrency()) * 2);
-    if (blocks <= 1) {
+        workers = std::min<std::size_t>(n / min_block, static_cast<std::size_t>(exec.concurrency()));
+    if (workers <= 1) {
         scan_block<T>(in, out, 0, n, std::move(init), op, inclusive);
         return;
     }
-    auto block_begin = [&](std::size_t k) { return n / blocks * k + std::min(k, n % blocks); };
 
-    // 1. each block's total (the last block's is never needed)
-    std::vector<std::optional<T>> carry(blocks);
+    // Tiles taken in order by whichever worker is free.  Tile t's carry (init and every element
+    // before it, folded left to right) is published by the worker that took tile t - 1: a worker
+    // reduces its tile, waits for the previous carry, publishes its own, then scans its tile.  The
+    // wait is short: the previous tile's worker publishes before scanning.  A worker that finds the
+    // previous carry already published scans at once and publishes after.
+    const std::size_t max_tile = std::max<std::size_t>({scan_tile_bytes / sizeof(T), 1024, exec.grain()});
+    const std::size_t tile = std::clamp<std::size_t>(n / (workers * 8), std::min<std::size_t>(max_tile, 2048), max_tile);
+    const std::size_t tiles = (n + tile - 1) / tile;
+    std::vector<std::optional<T>> carry(tiles);
+    std::vector<std::atomic<bool>> ready(tiles);
+    std::atomic<std::size_t> next{0};
+    std::atomic<bool> failed{false};
     auto get = [&](std::size_t i) -> T { return T(in[static_cast<std::ptrdiff_t>(i)]); };
     auto combine = [&](T a, T b) -> T { return std::invoke(op, std::move(a), std::move(b)); };
-    exec.for_tasks(blocks - 1, [&](std::size_t k) {
-        carry[k + 1].emplace(accumulate_chunk<T>(block_begin(k), block_begin(k + 1), get, combine));
-    });
-    // 2. block totals -> carry into each block
-    carry[0] = std::move(init);
-    for (std::size_t k = 1; k < blocks; ++k)
-        if (carry[k - 1])
-            carry[k] = combine(*carry[k - 1], std::move(*carry[k]));
-    // 3. each block scanned from its carry
-    exec.for_tasks(blocks, [&](std::size_t k) {
-        scan_block<T>(in, out, block_begin(k), block_begin(k + 1), carry[k], op, inclusive);
+
+    exec.for_tasks(workers, [&](std::size_t) {
+        try {
+            for (;;) {
+                const std::size_t t = next.fetch_add(1, std::memory_order_relaxed);
+                if (t >= tiles || failed.load(std::memory_order_relaxed))
+                    return;
+                const std::size_t b = t * tile, e = std::min(n, b + tile);
+                if (t == 0 || ready[t - 1].load(std::memory_order_acquire)) {
+                    carry[t].emplace(scan_block<T>(in, out, b, e, t == 0 ? init : carry[t - 1], op, inclusive));
+                    ready[t].store(true, std::memory_order_release);
+                    continue;
+                }
+                T local = accumulate_chunk<T>(b, e, get, combine);
+                for (unsigned spins = 0; !ready[t - 1].load(std::memory_order_acquire); ++spins) {
+                    if (failed.load(std::memory_order_relaxed))
+                        return;
+                    if (spins >= 64)
+                        std::this_thread::yield();
+                }
+                carry[t].emplace(combine(*carry[t - 1], std::move(local)));
+                ready[t].store(true, std::memory_order_release);
+                scan_block<T>(in, out, b, e, carry[t - 1], op, inclusive);
+            }
+        } catch (...) {
+            failed.store(true, std::memory_order_relaxed);
+            throw;
+        }
     });
 }
 
@@ -107,7 +142,7 @@ auto scan_entry(const char* name, const Policy& policy, In& in, Out& out, Op& op
 {
     const auto n = static_cast<std::size_t>(std::ranges::size(in));
     check_output_size(name, n, static_cast<std::size_t>(std::ranges::size(out)));
-    dispatch<device_ranges<In, Out>() && device_callable<Op>()>(
+    dispatch<device_ranges<In, Out>() && device_callable<Op>(), any_device_range<In, Out>()>(
         policy, n,
         [&](const auto& exec) {
             require_host_range<In>();

@@ -59,7 +59,8 @@ void sort_entry(const auto& policy, Range& range, Compare& comp, bool stable)
 {
     using T = std::ranges::range_value_t<Range>;
     const auto n = static_cast<std::size_t>(std::ranges::size(range));
-    dispatch<device_ranges<Range>() && (radix_order<T, Compare>() != 0 || device_callable<Compare>())>(
+    dispatch<device_ranges<Range>() && (radix_order<T, Compare>() != 0 || device_callable<Compare>()),
+             any_device_range<Range>()>(
         policy, n,
         [&](const auto& exec) {
             require_host_range<Range>();

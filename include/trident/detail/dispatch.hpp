@@ -7,6 +7,7 @@
 #include "trident/policy.hpp"
 
 #include <cstddef>
+#include <functional>
 #include <iterator>
 #include <ranges>
 #include <stdexcept>
@@ -32,6 +33,14 @@ template <class Policy> struct cuda_backend;
 /// Ranges whose elements live in GPU memory (trident::device_vector and its views).
 template <class R> inline constexpr bool is_device_range_v = false;
 
+/// std::plus, std::multiplies, std::less, std::greater (any argument type): the CUDA backend maps
+/// them to device-callable equivalents.
+template <class D> inline constexpr bool is_std_functor_v = false;
+template <class T> inline constexpr bool is_std_functor_v<std::plus<T>> = true;
+template <class T> inline constexpr bool is_std_functor_v<std::multiplies<T>> = true;
+template <class T> inline constexpr bool is_std_functor_v<std::less<T>> = true;
+template <class T> inline constexpr bool is_std_functor_v<std::greater<T>> = true;
+
 template <class F>
 constexpr bool device_callable()
 {
@@ -43,8 +52,14 @@ constexpr bool device_callable()
         return true;
 #endif
     else
-        return std::is_empty_v<D> && (std::is_same_v<D, std::plus<>> || std::is_same_v<D, std::multiplies<>> ||
-                                      std::is_same_v<D, std::less<>> || std::is_same_v<D, std::greater<>>);
+        return is_std_functor_v<D>;
+}
+
+/// Whether some range already lives on the GPU (automatic then runs there whatever the size).
+template <class... Ranges>
+constexpr bool any_device_range()
+{
+    return (is_device_range_v<std::remove_cvref_t<Ranges>> || ...);
 }
 
 /// Whether automatic may move a call to the GPU: every range host-contiguous with trivially copyable
@@ -68,8 +83,9 @@ constexpr void require_cuda_compiler()
 }
 
 /// Runs `cpu(executor)` for seq/par, `gpu(gpu_policy)` for gpu, and for automatic one of the two.
-/// `DeviceEligible` says whether the call's ranges and functions can go to the GPU at all.
-template <bool DeviceEligible, class Policy, class Cpu, class Gpu>
+/// `DeviceEligible` says whether the call's ranges and functions can go to the GPU at all;
+/// `DeviceResident` that some range is already there (automatic then never instantiates the CPU path).
+template <bool DeviceEligible, bool DeviceResident = false, class Policy, class Cpu, class Gpu>
 decltype(auto) dispatch(const Policy& policy, std::size_t n, Cpu&& cpu, [[maybe_unused]] Gpu&& gpu)
 {
     using P = std::remove_cvref_t<Policy>;
@@ -85,10 +101,18 @@ decltype(auto) dispatch(const Policy& policy, std::size_t n, Cpu&& cpu, [[maybe_
 #if defined(__CUDACC__)
         return gpu(policy);
 #endif
+    } else if constexpr (DeviceResident) {
+        require_cuda_compiler<P>();
+        static_assert(DeviceEligible, "this call's data lives on the GPU, so its functions must be device-callable "
+                                      "(write them with TRIDENT_LAMBDA, or specialise trident::is_device_callable_v)");
+#if defined(__CUDACC__)
+        return gpu(policy.gpu_part());
+#endif
     } else {
 #if defined(__CUDACC__)
         if constexpr (DeviceEligible) {
-            if (n >= policy.gpu_threshold() && cuda_backend<gpu_policy>::device_answers(policy.gpu_part().device_index()))
+            using backend = cuda_backend<std::remove_cvref_t<decltype(policy.gpu_part())>>;
+            if (n >= policy.gpu_threshold() && backend::device_answers(policy.gpu_part().device_index()))
                 return gpu(policy.gpu_part());
         }
 #endif
