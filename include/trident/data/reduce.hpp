@@ -67,7 +67,7 @@ T map_reduce(const Policy& policy, Range&& range, F f, T init, Op op = {})
                 n, [&](std::size_t b, std::size_t e) { return detail::accumulate_chunk<T>(b, e, get, combine); },
                 combine);
             if (!body)
-                return init;
+                return std::move(init);
             return combine(std::move(init), std::move(*body));
         },
         [&](const auto& gpu_policy) -> T {

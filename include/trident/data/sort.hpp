@@ -21,7 +21,8 @@
 /// Requirements: a random-access range of move-assignable elements; `comp` a strict weak order.
 ///
 /// Exceptions: the first exception from `comp` (or from moving an element) reaches the caller;
-/// the range then holds all its elements in an unspecified order.
+/// the range is then left valid but unspecified, as std::sort leaves it (an element held aside by
+/// an insertion step when `comp` throws may be lost, moved-from, in the range).
 ///
 /// GPU: CUB's radix sort (cub::DeviceRadixSort) for the radix case, CUB's merge sort otherwise.
 

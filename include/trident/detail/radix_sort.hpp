@@ -2,6 +2,8 @@
 // Least-significant-digit radix sort for arithmetic keys, written once over the executor contract.
 // Stable; 8-bit digits; digits on which every key agrees are skipped.
 
+#include "trident/detail/merge_sort.hpp" // raw_buffer
+
 #include <algorithm>
 #include <array>
 #include <bit>
@@ -90,7 +92,7 @@ void radix_sort(const Exec& exec, T* data, std::size_t n, Key key)
         varying = K(all ^ any);
     }
 
-    auto scratch = std::make_unique_for_overwrite<T[]>(n);
+    raw_buffer<T> scratch(n);
     T* src = data;
     T* dst = scratch.get();
     std::vector<std::array<std::size_t, buckets>> offsets(blocks);

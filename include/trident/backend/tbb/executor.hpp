@@ -6,10 +6,13 @@
 // parallel call when a body throws and rethrows the first exception in the caller.
 //
 // Small inputs run inline (see decide()): a parallel call costs microseconds of wake-up and
-// scheduling that a loop over a thousand cheap elements never earns back.
+// scheduling that a loop over a thousand cheap elements never earns back.  The decision rests on
+// the estimated sequential time (elements x measured cost per element), not on n alone, so that a
+// few hundred expensive elements still run in parallel; the constants are in inline_cutoff.
 
 #include "trident/cpu_cores.hpp"
 #include "trident/detail/ticks.hpp"
+#include "trident/detail/tsan.hpp"
 #include "trident/policy.hpp"
 
 #include <oneapi/tbb/blocked_range.h>
@@ -19,26 +22,64 @@
 #include <oneapi/tbb/partitioner.h>
 #include <oneapi/tbb/task_arena.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 namespace trident::detail {
 
-/// Tuning of the inline-or-parallel decision (measured by benchmarks/bench_overhead.cpp).
+/// Tuning of the inline-or-parallel decision, from benchmarks/bench_overhead.cpp (x[i] += 1 over n
+/// floats; figures in benchmarks/results/) on 2 cores of an AMD EPYC (Zen 5, 2.6 GHz TSC):
+///  - the plain loop costs 0.07 ns per element (72 ns for n = 1000, 2.0 us for n = 30000);
+///  - a oneTBB parallel_for costs 1.8-2.1 us at n = 30000 with a few chunks per worker, 3.1 us
+///    with grain 1 (the auto_partitioner's default); static_partitioner 0.2-0.3 us at n <= 1000
+///    (the worker has no time to join); parallel beats the plain loop from about n = 30000,
+///    i.e. from about 2 us (5000 ticks) of sequential work;
+///  - a pair of TSC reads costs about 20 ns (50 ticks), 30% of the n = 1000 loop.
+/// Ticks are detail::ticks(): the TSC where there is one.
 struct inline_cutoff {
     /// At most this many elements per worker: every element is its own task (a handful of
     /// elements is taken to be a handful of tasks, worth running at once).
     static constexpr std::size_t tasks_per_worker = 4;
-    /// From this many elements on, the call goes parallel without probing.
-    static constexpr std::size_t probe_limit = 4096;
-    /// An element cheaper than this many ticks is "cheap" (the timer itself costs a few dozen).
-    static constexpr std::uint64_t cheap_element_ticks = 128;
-    /// Below the probe limit, an input of expensive elements goes parallel when its estimated
-    /// sequential time exceeds this many ticks (about 10 us at 3 GHz).
-    static constexpr std::uint64_t parallel_work_ticks = 30000;
+    /// From this many elements on, the call goes parallel without estimating: the cheapest
+    /// element (x[i] += 1, 0.07 ns) adds up to more than parallel_work_ticks there.
+    static constexpr std::size_t probe_limit = std::size_t{1} << 16;
+    /// Below the probe limit, a call goes parallel when its estimated sequential time exceeds this
+    /// many ticks (about 4 us at 2.6 GHz): twice the measured break-even, so that a call near it,
+    /// where parallel gains nothing, stays inline, and a worker that must be woken still pays off.
+    static constexpr std::uint64_t parallel_work_ticks = 10000;
+    /// One element timed below this many ticks is timer noise: the estimate then times a batch of
+    /// up to probe_batch elements (at most 512 x 128 ticks, 25 us, all of it useful work).
+    static constexpr std::uint64_t timer_floor_ticks = 128;
+    static constexpr std::size_t probe_batch = 512;
+    /// A loop body's measured cost per element is remembered (per body type) and reused by the
+    /// next calls without timing, re-measured every reprobe_every-th call, so that a call of 1000
+    /// cheap elements costs no more than the plain loop.  The price: a body type whose cost per
+    /// element changes from call to call (a std::function wrapping different functions, say)
+    /// may be decided on a stale estimate for up to reprobe_every calls.
+    static constexpr std::uint32_t reprobe_every = 16;
+    /// Without an explicit grain, a parallel call is cut into at most this many chunks per worker
+    /// (oneTBB's auto_partitioner still balances them): enough to even out uneven elements, few
+    /// enough that a call costs what a static partition costs (measured: 2.1 us for 30000 cheap
+    /// elements on 2 workers, where grain 1 costs 3.1 us).
+    static constexpr std::size_t chunks_per_worker = 8;
+    /// When the cost per element is known, chunks of about this much work (25 us): a chunk costs
+    /// oneTBB well under 1 us, and small chunks let a free worker take over from a slow one
+    /// (8000 elements of 9 us on 2 cores: 1.89x with 16 chunks, 1.95x with chunks of 2 elements).
+    static constexpr std::uint64_t chunk_work_ticks = 65536;
+};
+
+/// The last measured cost per element (ticks x 16, 0 when not measured yet) of one loop body type,
+/// and how many calls have reused it.  Relaxed: a stale value only changes one decision.
+template <class Key>
+struct element_cost_memo {
+    static inline std::atomic<std::uint64_t> ticks_x16{0};
+    static inline std::atomic<std::uint32_t> reuses{0};
 };
 
 class tbb_executor {
@@ -61,12 +102,18 @@ public:
     template <class Body>
     void for_chunks(std::size_t n, Body&& body) const
     {
-        const std::size_t start = decide(n, [&](std::size_t b, std::size_t e) { body(b, e); });
-        if (start < n)
+        using key = std::remove_cvref_t<Body>;
+        const std::size_t start = decide<key>(n, [&](std::size_t b, std::size_t e) { body(b, e); });
+        if (start < n) {
+            tsan_fork_join edges;
             in_arena([&] {
-                tbb::parallel_for(tbb::blocked_range<std::size_t>(start, n, effective_grain()),
-                                  [&](const tbb::blocked_range<std::size_t>& r) { body(r.begin(), r.end()); });
-            });
+                tbb::parallel_for(tbb::blocked_range<std::size_t>(start, n, effective_grain<key>(n - start)),
+                                  [&](const tbb::blocked_range<std::size_t>& r) {
+                                      const tsan_fork_join::body_scope scope(edges);
+                                      body(r.begin(), r.end());
+                                  });
+            }, edges);
+        }
     }
 
     template <class Chunk, class Combine>
@@ -75,19 +122,30 @@ public:
     {
         using T = std::decay_t<decltype(chunk(std::size_t{}, std::size_t{}))>;
         std::optional<T> head;
-        const std::size_t start = decide(n, [&](std::size_t b, std::size_t e) {
+        using key = std::remove_cvref_t<Chunk>;
+        const std::size_t start = decide<key>(n, [&](std::size_t b, std::size_t e) {
             head = head ? combine(std::move(*head), chunk(b, e)) : std::optional<T>(chunk(b, e));
         });
         if (start >= n)
             return head;
 
-        reduce_body<T, std::remove_reference_t<Chunk>, std::remove_reference_t<Combine>> body{chunk, combine};
-        in_arena([&] {
-            tbb::parallel_reduce(tbb::blocked_range<std::size_t>(start, n, effective_grain()), body);
+        // Fixed chunks, each its own task, combined in index order on the calling thread: the
+        // result depends only on the chunking (so on n, the grain and the thread count), never on
+        // which thread ran what.
+        const std::size_t count = n - start;
+        std::size_t grain = effective_grain<key>(count);
+        const std::size_t max_chunks = static_cast<std::size_t>(concurrency()) * 64;
+        if ((count + grain - 1) / grain > max_chunks)
+            grain = (count + max_chunks - 1) / max_chunks;
+        const std::size_t chunks = (count + grain - 1) / grain;
+        std::vector<std::optional<T>> partial(chunks);
+        for_tasks(chunks, [&](std::size_t k) {
+            const std::size_t b = start + k * grain;
+            partial[k].emplace(chunk(b, std::min(n, b + grain)));
         });
-        if (!head)
-            return std::move(body.acc);
-        return combine(std::move(*head), std::move(*body.acc));
+        for (auto& p : partial)
+            head = head ? combine(std::move(*head), std::move(*p)) : std::move(p);
+        return head;
     }
 
     template <class Task>
@@ -98,64 +156,71 @@ public:
                 task(k);
             return;
         }
+        // Each task is isolated: a thread waiting inside one (for nested parallel work, say) takes no
+        // sibling task meanwhile, so tasks may wait for one another (the parallel scan's carries).
+        tsan_fork_join edges;
         in_arena([&] {
             tbb::parallel_for(tbb::blocked_range<std::size_t>(0, count, 1),
                               [&](const tbb::blocked_range<std::size_t>& r) {
-                                  for (std::size_t k = r.begin(); k < r.end(); ++k)
-                                      task(k);
+                                  const tsan_fork_join::body_scope scope(edges);
+                                  tbb::this_task_arena::isolate([&] {
+                                      for (std::size_t k = r.begin(); k < r.end(); ++k)
+                                          task(k);
+                                  });
                               },
                               tbb::simple_partitioner{});
-        });
+        }, edges);
     }
 
     template <class F, class G>
     void invoke(F&& f, G&& g) const
     {
-        in_arena([&] { tbb::parallel_invoke(f, g); });
+        tsan_fork_join edges;
+        auto marked = [&edges](auto& fn) {
+            return [&edges, &fn] {
+                const tsan_fork_join::body_scope scope(edges);
+                fn();
+            };
+        };
+        in_arena([&] { tbb::parallel_invoke(marked(f), marked(g)); }, edges);
     }
 
 private:
-    template <class T, class Chunk, class Combine>
-    struct reduce_body {
-        Chunk& chunk;
-        Combine& combine;
-        std::optional<T> acc{};
-
-        reduce_body(Chunk& c, Combine& op) : chunk(c), combine(op) {}
-        reduce_body(reduce_body& other, tbb::split) : chunk(other.chunk), combine(other.combine) {}
-
-        void operator()(const tbb::blocked_range<std::size_t>& r)
-        {
-            if (acc)
-                acc = combine(std::move(*acc), chunk(r.begin(), r.end()));
-            else
-                acc.emplace(chunk(r.begin(), r.end()));
-        }
-        void join(reduce_body& right)
-        {
-            if (!right.acc)
-                return;
-            if (acc)
-                acc = combine(std::move(*acc), std::move(*right.acc));
-            else
-                acc = std::move(right.acc);
-        }
-    };
-
     template <class F>
-    void in_arena(F&& f) const
+    void in_arena(F&& f, tsan_fork_join& edges) const
     {
+        struct join_on_exit {
+            tsan_fork_join& edges;
+            ~join_on_exit() { edges.join(); }
+        } joined{edges};
+        edges.fork();
         if (cores_)
             cores_->execute(f);
         else
             f();
     }
 
-    std::size_t effective_grain() const noexcept { return grain_ > 0 ? grain_ : 1; }
+    // The user's grain, else chunks of about chunk_work_ticks of estimated work (when the body's
+    // cost per element has been measured), never fewer than chunks_per_worker per worker.
+    template <class Key>
+    std::size_t effective_grain(std::size_t count) const
+    {
+        if (grain_ > 0)
+            return grain_;
+        const auto chunks = static_cast<std::size_t>(concurrency()) * inline_cutoff::chunks_per_worker;
+        std::size_t g = std::max<std::size_t>(1, count / chunks);
+        if (const std::uint64_t cost_x16 = element_cost_memo<Key>::ticks_x16.load(std::memory_order_relaxed); cost_x16 != 0)
+            g = std::clamp<std::size_t>(static_cast<std::size_t>(inline_cutoff::chunk_work_ticks * 16 / cost_x16), 1, g);
+        return g;
+    }
 
     // Runs what should run inline through run_inline(begin, end) and returns the index from which
     // the rest of [0, n) should run in parallel (n when nothing is left).
-    template <class RunInline>
+    //
+    // Between a handful of elements and probe_limit the decision rests on an estimate of the
+    // sequential time: the cost per element, measured on the first elements (run inline, so the
+    // measurement is not wasted) or remembered from a recent call of the same body.
+    template <class Key, class RunInline>
     std::size_t decide(std::size_t n, RunInline&& run_inline) const
     {
         if (n == 0)
@@ -167,15 +232,48 @@ private:
         }
         if (grain_ > 0 || n <= workers * inline_cutoff::tasks_per_worker || n >= inline_cutoff::probe_limit)
             return 0;
-        // Between a handful and the probe limit: time the first element, then decide.
-        const std::uint64_t t0 = ticks();
+
+        constexpr std::uint64_t budget_x16 = inline_cutoff::parallel_work_ticks * 16;
+        using memo = element_cost_memo<Key>;
+        if (const std::uint64_t known = memo::ticks_x16.load(std::memory_order_relaxed); known != 0) {
+            const std::uint32_t reuses = memo::reuses.load(std::memory_order_relaxed);
+            if (reuses < inline_cutoff::reprobe_every) {
+                memo::reuses.store(reuses + 1, std::memory_order_relaxed);
+                if (known * n < budget_x16) {
+                    run_inline(0, n);
+                    return n;
+                }
+                return 0;
+            }
+        }
+
+        // Measure: the first element; then, when that is below the timer's resolution, a batch; or,
+        // when it alone says "parallel", the second element too (a first element is often slowed
+        // by cold caches, and one element more inline costs little when elements are expensive).
+        std::uint64_t t0 = ticks();
         run_inline(0, 1);
         const std::uint64_t first = ticks() - t0;
-        if (first < inline_cutoff::cheap_element_ticks || first * (n - 1) < inline_cutoff::parallel_work_ticks) {
-            run_inline(1, n);
+        std::size_t done = 1;
+        std::uint64_t cost_x16 = first * 16;
+        if (first < inline_cutoff::timer_floor_ticks) {
+            const std::size_t k = std::min(n - 1, inline_cutoff::probe_batch);
+            t0 = ticks();
+            run_inline(1, 1 + k);
+            cost_x16 = (ticks() - t0) * 16 / k;
+            done = 1 + k;
+        } else if (cost_x16 * (n - 1) >= budget_x16 && n > 2) {
+            t0 = ticks();
+            run_inline(1, 2);
+            cost_x16 = std::min(cost_x16, (ticks() - t0) * 16);
+            done = 2;
+        }
+        memo::ticks_x16.store(std::max<std::uint64_t>(cost_x16, 1), std::memory_order_relaxed);
+        memo::reuses.store(0, std::memory_order_relaxed);
+        if (done < n && cost_x16 * (n - done) < budget_x16) {
+            run_inline(done, n);
             return n;
         }
-        return 1;
+        return done;
     }
 
     cpu_cores* cores_;
