@@ -55,6 +55,15 @@ struct mat2_mul {
 
 // ---- function objects -------------------------------------------------------------------------
 
+// Function objects live at namespace scope: nvcc refuses a local class as a kernel's template argument.
+struct negate_fn {
+    TRIDENT_HOST_DEVICE int operator()(int x) const { return -x; }
+};
+
+struct max_fn {
+    TRIDENT_HOST_DEVICE int operator()(int x, int y) const { return x < y ? y : x; }
+};
+
 struct plus_fn {
     template <class T>
     TRIDENT_HOST_DEVICE T operator()(const T& x, const T& y) const
@@ -307,11 +316,8 @@ void check_map(const Policy& policy, std::size_t n)
     }
     {
         std::vector<int> inplace = in, ref = in;
-        struct negate {
-            TRIDENT_HOST_DEVICE int operator()(int x) const { return -x; }
-        };
-        std::transform(ref.begin(), ref.end(), ref.begin(), negate{});
-        trident::map(policy, inplace, inplace, negate{});
+        std::transform(ref.begin(), ref.end(), ref.begin(), negate_fn{});
+        trident::map(policy, inplace, inplace, negate_fn{});
         TRIDENT_REQUIRE_SAME(inplace, ref);
     }
 }
@@ -331,9 +337,6 @@ void check_reduce(const Policy& policy, std::size_t n)
     std::vector<double> doubles(ints.begin(), ints.end());
     REQUIRE(trident::reduce(policy, doubles, 0.5) == std::accumulate(doubles.begin(), doubles.end(), 0.5));
     // max
-    struct max_fn {
-        TRIDENT_HOST_DEVICE int operator()(int x, int y) const { return x < y ? y : x; }
-    };
     REQUIRE(trident::reduce(policy, ints, -5000, max_fn{}) ==
             std::accumulate(ints.begin(), ints.end(), -5000, max_fn{}));
     // non-commutative: the matrix product equals the sequential left fold exactly

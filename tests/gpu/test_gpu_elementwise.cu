@@ -2,7 +2,7 @@
 // references (shared checks in tests/common/algorithm_checks.hpp), plus device_vector, automatic
 // and error reporting.
 
-#include "gpu/gpu_checks.hpp"
+#include "common/algorithm_checks.hpp"
 
 #include <nv/target>
 
@@ -18,7 +18,7 @@ TEST_CASE("gpu: for_each and map match std::for_each / std::transform", "[gpu][f
 {
     for (std::size_t n : test_sizes()) {
         check_for_each(trident::gpu, n);
-        gpu::check_map(trident::gpu, n);
+        check_map(trident::gpu, n);
     }
 }
 
@@ -41,7 +41,7 @@ TEST_CASE("gpu: for_each_index writes every index once", "[gpu][for_each]")
 TEST_CASE("gpu: reduce and map_reduce match std::accumulate (commutative and not)", "[gpu][reduce]")
 {
     for (std::size_t n : test_sizes()) {
-        gpu::check_reduce(trident::gpu, n);
+        check_reduce(trident::gpu, n);
         check_map_reduce(trident::gpu, n);
     }
 }

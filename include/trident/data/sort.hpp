@@ -14,9 +14,12 @@
 ///   which all keys agree skipped), O(n * sizeof(T)) work, parallel histogram and scatter per pass.
 ///   It is stable, so it serves `stable_sort` too.  -0.0 and +0.0 are equal keys; NaN is not
 ///   allowed (as for std::sort).
-/// - otherwise a merge sort: one block per worker sorted with std::sort (std::stable_sort for
-///   stable_sort), then rounds of parallel merges.  O(n log n) comparisons; n elements of scratch.
-///   Move-only elements are fine.
+/// - otherwise a merge sort: one block per worker sorted, then rounds of parallel merges, each
+///   merge cut at merge-path split points.  Trivially copyable elements of at most 32 bytes in
+///   contiguous memory use trident's stable merge sort with branch-free merges throughout (random
+///   keys make std::sort mispredict a branch per comparison); other elements are sorted per block
+///   with std::sort (std::stable_sort for stable_sort) and merged by moving.  O(n log n)
+///   comparisons; n elements of scratch.  Move-only elements are fine.
 ///
 /// Requirements: a random-access range of move-assignable elements; `comp` a strict weak order.
 ///
@@ -40,20 +43,6 @@
 
 namespace trident {
 namespace detail {
-
-/// 0: not a radix case; 1: ascending; 2: descending.
-template <class T, class Compare>
-constexpr int radix_order()
-{
-    if constexpr (!radix_sortable_v<T>)
-        return 0;
-    else if constexpr (std::is_same_v<Compare, std::less<>> || std::is_same_v<Compare, std::less<T>>)
-        return 1;
-    else if constexpr (std::is_same_v<Compare, std::greater<>> || std::is_same_v<Compare, std::greater<T>>)
-        return 2;
-    else
-        return 0;
-}
 
 template <class Range, class Compare>
 void sort_entry(const auto& policy, Range& range, Compare& comp, bool stable)

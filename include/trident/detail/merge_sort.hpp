@@ -101,6 +101,19 @@ private:
     std::size_t constructed_ = 0;
 };
 
+/// How many sorted runs a merge sort of n elements starts from: a power of two, one per worker
+/// at most, none shorter than 4096 elements.
+template <class Exec>
+std::size_t merge_sort_blocks(const Exec& exec, std::size_t n)
+{
+    std::size_t blocks = 1;
+    if constexpr (Exec::is_parallel)
+        blocks = std::bit_ceil(static_cast<std::size_t>(exec.concurrency()));
+    while (blocks > 1 && n / blocks < 4096)
+        blocks /= 2;
+    return blocks;
+}
+
 /// Stable insertion sort of a[0, n); on an exception from comp every element is still in a.
 template <class T, class Compare>
 void insertion_sort_small(T* a, std::size_t n, Compare& comp)
@@ -198,11 +211,7 @@ void merge_sort_contiguous(const Exec& exec, T* data, std::size_t n, Compare& co
     if (n < 2)
         return;
     raw_buffer<T> buffer(n);
-    std::size_t blocks = 1;
-    if constexpr (Exec::is_parallel)
-        blocks = std::bit_ceil(static_cast<std::size_t>(exec.concurrency()));
-    while (blocks > 1 && n / blocks < 4096)
-        blocks /= 2;
+    const std::size_t blocks = merge_sort_blocks(exec, n);
     if (blocks <= 1) {
         merge_sort_trivial(data, buffer.get(), n, false, comp);
         return;
@@ -262,11 +271,7 @@ void merge_sort(const Exec& exec, It first, std::size_t n, Compare& comp, bool s
         else
             std::sort(b, e, comp);
     };
-    std::size_t blocks = 1;
-    if constexpr (Exec::is_parallel)
-        blocks = std::bit_ceil(static_cast<std::size_t>(exec.concurrency()));
-    while (blocks > 1 && n / blocks < 4096)
-        blocks /= 2;
+    const std::size_t blocks = merge_sort_blocks(exec, n);
     if (blocks <= 1) {
         sort_run(first, first + static_cast<std::ptrdiff_t>(n));
         return;

@@ -10,6 +10,7 @@
 #include <climits>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <type_traits>
 #include <utility>
@@ -51,6 +52,21 @@ struct radix_key {
 template <class T>
 inline constexpr bool radix_sortable_v = std::is_arithmetic_v<T> && !std::is_same_v<T, bool> &&
                                          (sizeof(T) == 1 || sizeof(T) == 2 || sizeof(T) == 4 || sizeof(T) == 8);
+
+/// Which sorts are radix sorts: 0 none; 1 ascending; 2 descending (arithmetic keys, not bool, with
+/// the default order, std::less or std::greater).
+template <class T, class Compare>
+constexpr int radix_order()
+{
+    if constexpr (!radix_sortable_v<T>)
+        return 0;
+    else if constexpr (std::is_same_v<Compare, std::less<>> || std::is_same_v<Compare, std::less<T>>)
+        return 1;
+    else if constexpr (std::is_same_v<Compare, std::greater<>> || std::is_same_v<Compare, std::greater<T>>)
+        return 2;
+    else
+        return 0;
+}
 
 /// Sorts data[0, n) by key(x) in ascending unsigned order, stably.
 template <class Exec, class T, class Key>

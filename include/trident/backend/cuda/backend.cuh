@@ -34,6 +34,7 @@
 
 #include "trident/backend/cuda/check.cuh"
 #include "trident/backend/cuda/device_vector.cuh"
+#include "trident/detail/radix_sort.hpp"
 #include "trident/detail/dispatch.hpp"
 #include "trident/lambda.hpp"
 #include "trident/policy.hpp"
@@ -106,17 +107,12 @@ inline constexpr bool cub_radix_key_v =
     std::is_same_v<T, long long> || std::is_same_v<T, unsigned long long> || std::is_same_v<T, float> ||
     std::is_same_v<T, double>;
 
-/// 0: no radix sort; 1: ascending; 2: descending (the rule of data/sort.hpp's radix_order,
-/// restricted to the key types CUB sorts).
+/// radix_order (detail/radix_sort.hpp) restricted to the key types CUB sorts.
 template <class T, class Compare>
 constexpr int gpu_radix_order()
 {
-    if constexpr (!cub_radix_key_v<T>)
-        return 0;
-    else if constexpr (std::is_same_v<Compare, std::less<>> || std::is_same_v<Compare, std::less<T>>)
-        return 1;
-    else if constexpr (std::is_same_v<Compare, std::greater<>> || std::is_same_v<Compare, std::greater<T>>)
-        return 2;
+    if constexpr (cub_radix_key_v<T>)
+        return radix_order<T, Compare>();
     else
         return 0;
 }
