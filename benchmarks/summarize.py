@@ -1,0 +1,348 @@
+#!/usr/bin/env python3
+"""Summarises trident's benchmark JSON files (Google Benchmark format) into one table.
+
+    python3 benchmarks/summarize.py <out-dir>
+
+Reads every <out-dir>/*.json written by benchmarks/run-suite.sh, prints the summary and writes it
+to <out-dir>/summary.md: per workload, each implementation's time, throughput and speedup over the
+sequential loop, then the issue's targets, each computed from the numbers measured in this run.
+
+Benchmark names are "<workload>/<implementation>[/<n>]" (see benchmarks/common.hpp).  With
+repetitions the median is used and the coefficient of variation (cv) is shown.
+Standard library only.
+"""
+import glob
+import json
+import os
+import sys
+
+# "At least as fast as" passes when trident's time is within this fraction of the other's: the
+# run-to-run spread of the medians measured on the 2-core machine (cv column) is of this order.
+NOISE = 0.03
+
+PEERS = ["tbb", "tbb_static", "omp", "std_par"]  # what a user would pick instead of trident par
+UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}
+
+DESCRIPTIONS = {
+    "compute_coarse": "s += sqrt(i)*sin(i), 8M iterations as 4 tasks x 2M (compute-bound)",
+    "compute_fine": "s += sqrt(i)*sin(i), 8M iterations as 8000 tasks x 1000 (compute-bound)",
+    "triad": "STREAM triad a[i] = b[i] + s*c[i], 64M floats (bandwidth reference; GB/s counts 12 B/element "
+             "as STREAM does, traffic 16: the store's write-allocate read)",
+    "saxpy": "y = a*x + y, 64M floats (12 B/element, no write-allocate: y is read first)",
+    "read": "hand-vectorised sums of 100M doubles, 8 accumulators in one stream or 4 streams per thread "
+            "(read-bandwidth references)",
+    "sum": "sum of 100M doubles",
+    "scan_double": "inclusive scan of 32M doubles into another array",
+    "scan_int64": "inclusive scan of 32M int64 into another array",
+    "sort_u32": "sort 10M random uint32, default order",
+    "sort_double": "sort 10M random doubles, default order",
+    "sort_double_cmp": "sort 10M random doubles with a lambda comparator (comparison sort)",
+    "stable_sort_double": "stable_sort 10M random doubles with a lambda comparator",
+    "overhead": "per call: x[i] += 1 over n floats",
+}
+ORDER = list(DESCRIPTIONS)
+
+
+def load(out_dir):
+    """Returns (contexts, results): results[(workload, impl, arg)] = dict of measurements."""
+    contexts, results = [], {}
+    files = sorted(glob.glob(os.path.join(out_dir, "*.json")))
+    for path in files:
+        try:
+            with open(path) as f:
+                data = json.load(f)
+        except (OSError, ValueError) as e:
+            print(f"summarize: skipping {path}: {e}", file=sys.stderr)
+            continue
+        if "benchmarks" not in data:
+            continue
+        contexts.append((os.path.basename(path), data.get("context", {})))
+        runs = {}  # run_name -> {"median": entry, "cv": entry, "iterations": [entries]}
+        for b in data["benchmarks"]:
+            if b.get("error_occurred"):
+                print(f"summarize: {b.get('name')} failed: {b.get('error_message')}", file=sys.stderr)
+                continue
+            run = b.get("run_name", b["name"])
+            slot = runs.setdefault(run, {"iterations": []})
+            if b.get("run_type") == "aggregate":
+                slot[b.get("aggregate_name")] = b
+            else:
+                slot["iterations"].append(b)
+        for run, slot in runs.items():
+            entry = slot.get("median")
+            if entry is None and slot["iterations"]:
+                its = sorted(slot["iterations"], key=lambda e: e["real_time"])
+                entry = its[len(its) // 2]
+            if entry is None:
+                continue
+            parts = [p for p in run.split("/") if p != "real_time" and not p.startswith("min_time:")
+                     and not p.startswith("repeats:")]
+            if len(parts) < 2:
+                parts = [parts[0], "-"]
+            workload, impl = parts[0], parts[1]
+            arg = int(parts[2]) if len(parts) > 2 and parts[2].isdigit() else None
+            m = {
+                "time": entry["real_time"] * UNIT_SECONDS.get(entry.get("time_unit", "ns"), 1e-9),
+                "items": entry.get("items_per_second"),
+                "bytes": entry.get("bytes_per_second"),
+                "traffic": entry.get("traffic"),
+                "cv": None,
+                "file": os.path.basename(path),
+            }
+            cv = slot.get("cv")
+            if cv is not None:
+                m["cv"] = cv.get("real_time")
+            results[(workload, impl, arg)] = m
+    return contexts, results
+
+
+def fmt_time(s):
+    if s is None:
+        return "-"
+    if s < 1e-6:
+        return f"{s * 1e9:.0f} ns"
+    if s < 1e-3:
+        return f"{s * 1e6:.2f} us"
+    if s < 1:
+        return f"{s * 1e3:.2f} ms"
+    return f"{s:.3f} s"
+
+
+def fmt_rate(v, unit):
+    if v is None:
+        return "-"
+    for div, prefix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if v >= div:
+            return f"{v / div:.2f} {prefix}{unit}"
+    return f"{v:.1f} {unit}"
+
+
+def fmt_gb(v):
+    if v is None:
+        return "-"
+    return f"{v / 1e9:.1f}" if v >= 10e9 else f"{v / 1e9:.2f}"
+
+
+def impl_order(name):
+    """seq_loop, trident_seq, trident_par, trident_par_*, then the peers by name."""
+    rank = {"seq_loop": 0, "trident_seq": 1, "trident_par": 2}
+    return (rank.get(name, 3 if name.startswith("trident") else 4), name)
+
+
+def table(header, rows):
+    widths = [max(len(str(c)) for c in col) for col in zip(header, *rows)]
+    line = lambda cells: "| " + " | ".join(str(c).ljust(w) for c, w in zip(cells, widths)) + " |"
+    sep = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
+    return "\n".join([line(header), sep] + [line(r) for r in rows])
+
+
+class Checker:
+    """The issue's targets, each computed from this run's numbers."""
+
+    def __init__(self, results, cores):
+        self.r = results
+        self.cores = cores
+        self.rows = []
+
+    def get(self, w, impl, arg=None):
+        return self.r.get((w, impl, arg))
+
+    def add(self, workload, target, measured, ok):
+        self.rows.append((workload, target, measured, "pass" if ok else "MISS"))
+
+    def missing(self, workload, target, what):
+        self.rows.append((workload, target, f"not measured ({what})", "n/a"))
+
+    def speedup_at_least_cores(self, w, factor, impl="trident_par"):
+        base, t = self.get(w, "seq_loop"), self.get(w, impl)
+        target = f"{impl} speedup >= {factor} x {self.cores} cores = {factor * self.cores:.2f}x"
+        if not base or not t or not self.cores:
+            return self.missing(w, target, "seq_loop/trident_par/cores")
+        s = base["time"] / t["time"]
+        self.add(w, target, f"{s:.2f}x", s >= factor * self.cores)
+
+    def as_fast_as_best_peer(self, w, arg=None):
+        target = f"trident_par at least as fast as the best peer (+{NOISE:.0%} noise)"
+        t = self.get(w, "trident_par", arg)
+        peers = [(p, self.get(w, p, arg)) for p in PEERS if self.get(w, p, arg)]
+        if not t or not peers:
+            return self.missing(w, target, "trident_par or peers")
+        name, best = min(peers, key=lambda x: x[1]["time"])
+        ratio = t["time"] / best["time"]
+        self.add(w, target, f"{fmt_time(t['time'])} vs {name} {fmt_time(best['time'])} ({ratio:.2f}x)",
+                 ratio <= 1 + NOISE)
+
+    def bandwidth_fraction(self, w, metric, ref_w, factor):
+        label = "traffic" if metric == "traffic" else "bytes"
+        target = f"trident_par {label} >= {factor:.0%} of the best {ref_w} (same binary)"
+        t = self.get(w, "trident_par")
+        refs = [(i, m) for (rw, i, a), m in self.r.items() if rw == ref_w and i != "seq_loop" and m.get(metric)]
+        if not t or not t.get(metric) or not refs:
+            return self.missing(w, target, f"{w}/trident_par or {ref_w}")
+        name, best = max(refs, key=lambda x: x[1][metric])
+        frac = t[metric] / best[metric]
+        self.add(w, target, f"{t[metric] / 1e9:.1f} vs {ref_w}/{name} {best[metric] / 1e9:.1f} GB/s ({frac:.0%})",
+                 frac >= factor)
+
+    def speedup_over(self, w, base_impl, factor, impl="trident_par"):
+        target = f"{impl} >= {factor}x over {base_impl}"
+        base, t = self.get(w, base_impl), self.get(w, impl)
+        if not base or not t:
+            return self.missing(w, target, f"{impl}/{base_impl}")
+        s = base["time"] / t["time"]
+        self.add(w, target, f"{s:.1f}x", s >= factor)
+
+    def not_slower_than(self, w, other, impl="trident_par", arg=None, factor=1 + NOISE, label=None):
+        target = label or f"{impl} at least as fast as {other} (+{NOISE:.0%} noise)"
+        t, o = self.get(w, impl, arg), self.get(w, other, arg)
+        if not t or not o:
+            return self.missing(w, target, f"{impl}/{other}")
+        ratio = t["time"] / o["time"]
+        self.add(w, target, f"{fmt_time(t['time'])} vs {fmt_time(o['time'])} ({ratio:.2f}x)", ratio <= factor)
+
+
+def workload_table(w, results):
+    entries = sorted(((i, m) for (rw, i, a), m in results.items() if rw == w and a is None),
+                     key=lambda x: impl_order(x[0]))
+    if not entries:
+        return None
+    base = results.get((w, "seq_loop", None))
+    has_traffic = any(m.get("traffic") for _, m in entries)
+    has_bytes = any(m.get("bytes") for _, m in entries)
+    has_cv = any(m.get("cv") is not None for _, m in entries)
+    header = ["implementation", "time"] + (["cv"] if has_cv else []) + ["items/s"]
+    header += (["GB/s"] if has_bytes else []) + (["traffic GB/s"] if has_traffic else []) + ["vs seq_loop"]
+    rows = []
+    for impl, m in entries:
+        row = [impl, fmt_time(m["time"])]
+        if has_cv:
+            row.append("-" if m.get("cv") is None else f"{m['cv']:.1%}")
+        row.append(fmt_rate(m.get("items"), "/s"))
+        if has_bytes:
+            row.append(fmt_gb(m.get("bytes")))
+        if has_traffic:
+            row.append(fmt_gb(m.get("traffic")))
+        row.append(f"{base['time'] / m['time']:.2f}x" if base else "-")
+        rows.append(row)
+    return table(header, rows)
+
+
+def sweep_table(w, results):
+    points = {(i, a): m for (rw, i, a), m in results.items() if rw == w and a is not None}
+    if not points:
+        return None, []
+    impls = sorted({i for i, _ in points}, key=impl_order)
+    sizes = sorted({a for _, a in points})
+    rows = []
+    for n in sizes:
+        row = [f"{n:,}"]
+        for i in impls:
+            m = points.get((i, n))
+            row.append(fmt_time(m["time"]) if m else "-")
+        rows.append(row)
+    notes = []
+    for i in impls:
+        if i == "seq_loop":
+            continue
+        measured = [n for n in sizes if (i, n) in points and ("seq_loop", n) in points]
+        wins = [n for n in measured if points[(i, n)]["time"] < points[("seq_loop", n)]["time"]]
+        # The crossover: from this n on, the implementation beats the sequential loop at every size.
+        cross = next((n for n in measured if all(m in wins for m in measured if m >= n)), None)
+        if cross is not None:
+            notes.append(f"{i}: faster than seq_loop from n = {cross:,} on")
+        elif wins:
+            notes.append(f"{i}: faster than seq_loop at n = {', '.join(f'{n:,}' for n in wins)} only")
+        else:
+            notes.append(f"{i}: never faster than seq_loop")
+    return table(["n"] + impls, rows), notes
+
+
+def main():
+    if len(sys.argv) != 2:
+        print(__doc__, file=sys.stderr)
+        return 2
+    out_dir = sys.argv[1]
+    contexts, results = load(out_dir)
+    if not results:
+        print(f"summarize: no benchmark results in {out_dir}", file=sys.stderr)
+        return 1
+
+    ctx = contexts[0][1] if contexts else {}
+    try:
+        cores = int(ctx.get("cores") or ctx.get("num_cpus") or 0)
+    except ValueError:
+        cores = 0
+
+    c = Checker(results, cores)
+    c.speedup_at_least_cores("compute_fine", 0.95)
+    c.as_fast_as_best_peer("compute_fine")
+    c.as_fast_as_best_peer("compute_coarse")
+    c.bandwidth_fraction("saxpy", "traffic", "triad", 0.95)
+    c.as_fast_as_best_peer("saxpy")
+    c.bandwidth_fraction("sum", "bytes", "read", 0.95)
+    c.as_fast_as_best_peer("sum")
+    c.as_fast_as_best_peer("scan_double")
+    c.as_fast_as_best_peer("scan_int64")
+    c.speedup_over("sort_u32", "seq_loop", 5)
+    c.as_fast_as_best_peer("sort_u32")
+    c.as_fast_as_best_peer("sort_double")
+    c.not_slower_than("sort_double_cmp", "tbb")
+    c.not_slower_than("stable_sort_double", "tbb")
+    c.not_slower_than("overhead", "seq_loop", arg=1000, factor=1.2,
+                      label="n = 1000: trident_par at most 1.2x seq_loop")
+    c.not_slower_than("overhead", "tbb", arg=1_000_000, factor=1.05,
+                      label="n = 10^6: trident_par within 5% of raw tbb (auto_partitioner)")
+    c.not_slower_than("overhead", "tbb_static", arg=1_000_000, factor=1.05,
+                      label="n = 10^6: trident_par within 5% of raw tbb (static_partitioner)")
+    c.rows = [r for r in c.rows if r[3] != "n/a" or any(k[0] == r[0] for k in results)]
+
+    out = ["# trident benchmark summary", ""]
+    if ctx:
+        out.append(f"- date: {ctx.get('date', '?')}, host: {ctx.get('host_name', '?')}")
+        out.append(f"- CPU: {ctx.get('cpu_model', '?')}, cores: {ctx.get('cores', ctx.get('num_cpus', '?'))}, "
+                   f"oneTBB max concurrency: {ctx.get('tbb_max_concurrency', '?')}, "
+                   f"OpenMP threads: {ctx.get('omp_max_threads', '?')}")
+        out.append(f"- compiler: {ctx.get('compiler', '?')}, git: {ctx.get('git_hash', '?')}, "
+                   f"benchmark library build: {ctx.get('library_build_type', '?')}")
+        load_avg = ctx.get("load_avg")
+        if load_avg:
+            out.append(f"- load average at start: {', '.join(f'{x:.2f}' for x in load_avg)}")
+    out.append(f"- files: {', '.join(name for name, _ in contexts)}")
+    out.append("")
+    out.append("## Targets (from the issue; each a ratio measured in this run)")
+    out.append("")
+    if c.rows:
+        out.append(table(["workload", "target", "measured", "result"], c.rows))
+        passed = sum(1 for r in c.rows if r[3] == "pass")
+        missed = sum(1 for r in c.rows if r[3] == "MISS")
+        out.append("")
+        out.append(f"{passed} met, {missed} missed.")
+    out.append("")
+
+    workloads = {k[0] for k in results}
+    for w in ORDER + sorted(workloads - set(ORDER)):
+        if w not in workloads:
+            continue
+        out.append(f"## {w}: {DESCRIPTIONS.get(w, '')}".rstrip(": "))
+        out.append("")
+        t = workload_table(w, results)
+        if t:
+            out.append(t)
+            out.append("")
+        s, notes = sweep_table(w, results)
+        if s:
+            out.append(s)
+            out.append("")
+            out.extend(f"- {n}" for n in notes)
+            out.append("")
+
+    text = "\n".join(out)
+    print(text)
+    with open(os.path.join(out_dir, "summary.md"), "w") as f:
+        f.write(text + "\n")
+    print(f"(written to {os.path.join(out_dir, 'summary.md')})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
