@@ -2,7 +2,7 @@
 // Least-significant-digit radix sort for arithmetic keys, written once over the executor contract.
 // Stable; 8-bit digits; digits on which every key agrees are skipped.
 
-#include "trident/detail/merge_sort.hpp" // raw_buffer
+#include "trident/detail/buffers.hpp"
 
 #include <algorithm>
 #include <array>
