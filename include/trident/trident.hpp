@@ -18,6 +18,7 @@
 /// | reduce, map_reduce                         | data/reduce.hpp      |
 /// | inclusive_scan, exclusive_scan             | data/scan.hpp        |
 /// | sort, stable_sort                          | data/sort.hpp        |
+/// | run_pipeline, source, stage, stage modes   | task/pipeline.hpp    |
 /// | device_vector, device_span (nvcc only)     | backend/cuda/        |
 /// | TRIDENT_LAMBDA                             | lambda.hpp           |
 /// | exceptions                                 | errors.hpp           |
@@ -34,3 +35,5 @@
 #include "trident/data/reduce.hpp"
 #include "trident/data/scan.hpp"
 #include "trident/data/sort.hpp"
+
+#include "trident/task/pipeline.hpp"

@@ -3,6 +3,8 @@
 #include <trident/trident.hpp>
 
 #include <list>
+#include <optional>
+#include <string>
 #include <vector>
 
 int main()
@@ -10,6 +12,14 @@ int main()
     std::vector<int> v(10, 1);
     trident::for_each(trident::par, v, [](int& x) { x *= 2; });
     trident::for_each(trident::automatic, v, [](int& x) { x *= 2; });
+    int i = 0;
+    trident::run_pipeline(trident::par, trident::source([&]() -> std::optional<int> {
+                              if (i == 3)
+                                  return std::nullopt;
+                              return i++;
+                          }),
+                          trident::stage(trident::parallel, [](int x) { return std::to_string(x); }),
+                          trident::stage(trident::serial_in_order, [](const std::string&) {}));
     std::list<int> l(10, 1);
     return v[0] + l.front();
 }

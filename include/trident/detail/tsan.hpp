@@ -60,4 +60,16 @@ private:
     char joined_ = 0;
 };
 
+/// A hand-off through an object (a pipeline item passed between stages, a serial stage's calls):
+/// release when done with it, acquire before using it.
+struct tsan_handoff {
+#if defined(TRIDENT_DETAIL_TSAN)
+    static void acquire(const void* addr) noexcept { __tsan_acquire(const_cast<void*>(addr)); }
+    static void release(const void* addr) noexcept { __tsan_release(const_cast<void*>(addr)); }
+#else
+    static void acquire(const void*) noexcept {}
+    static void release(const void*) noexcept {}
+#endif
+};
+
 } // namespace trident::detail

@@ -1,0 +1,446 @@
+// trident::run_pipeline: order of in-order stages, completeness of out-of-order ones, the token
+// bound, exceptions from every stage position, cancellation, stage concurrency limits, statistics,
+// and the policies (seq, par and its options, automatic).
+
+#include "trident/task/pipeline.hpp"
+#include "trident/trident.hpp"
+
+#include <catch2/catch.hpp>
+#include <oneapi/tbb/global_control.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <numeric>
+#include <optional>
+#include <set>
+#include <stdexcept>
+#include <stop_token>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+trident::cpu_cores& pipeline_cores()
+{
+    static trident::cpu_cores cores(3);
+    return cores;
+}
+
+/// Calls body(policy) for every policy a pipeline runs under, with its name in INFO.
+template <class Body>
+void for_each_pipeline_policy(Body&& body)
+{
+    auto run = [&](const std::string& name, const auto& policy) {
+        INFO("policy: " << name);
+        body(policy);
+    };
+    run("seq", trident::seq);
+    run("par", trident::par);
+    for (int t : {1, 2, 3, 8})
+        run("par.threads(" + std::to_string(t) + ")", trident::par.threads(t));
+    run("automatic", trident::automatic);
+    run("par.on(cpu_cores(3))", trident::par.on(pipeline_cores()));
+}
+
+/// A source of the integers [0, n).
+auto count_to(int n)
+{
+    return [i = 0, n]() mutable -> std::optional<int> {
+        if (i == n)
+            return std::nullopt;
+        return i++;
+    };
+}
+
+/// Burns about `us` microseconds of CPU (a stage that does work, so that items overlap).
+void spin_for(std::chrono::microseconds us)
+{
+    const auto end = std::chrono::steady_clock::now() + us;
+    while (std::chrono::steady_clock::now() < end) {
+    }
+}
+
+/// An item type that counts its live instances (to prove nothing leaks).
+struct tracked {
+    static inline std::atomic<int> live{0};
+    int value = 0;
+    explicit tracked(int v) : value(v) { ++live; }
+    tracked(tracked&& o) noexcept : value(o.value) { ++live; }
+    tracked(const tracked&) = delete;
+    tracked& operator=(tracked&&) = delete;
+    ~tracked() { --live; }
+};
+
+struct stage_failure : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+/// Lets stage copies meet: each copy waits (up to a timeout) until `want` copies are inside, the
+/// first time only, so that a test can show that `want` copies did run at once.
+class rendezvous {
+public:
+    explicit rendezvous(int want) : want_(want) {}
+    void arrive()
+    {
+        std::unique_lock lock(m_);
+        if (met_)
+            return;
+        if (++inside_ >= want_) {
+            met_ = true;
+            cv_.notify_all();
+            return;
+        }
+        cv_.wait_for(lock, std::chrono::seconds(10), [&] { return met_; });
+        met_ = true; // a timeout gives up waiting for good
+    }
+
+private:
+    std::mutex m_;
+    std::condition_variable cv_;
+    int want_;
+    int inside_ = 0;
+    bool met_ = false;
+};
+
+} // namespace
+
+TEST_CASE("serial in-order stages see the items in source order", "[pipeline][cpu]")
+{
+    for_each_pipeline_policy([](const auto& policy) {
+        for (int n : {0, 1, 2, 3, 7, 200}) {
+            INFO("items: " << n);
+            std::vector<int> seen_in_order, seen_after_parallel;
+            const auto stats = trident::run_pipeline(
+                policy, trident::source("numbers", count_to(n)),
+                trident::stage("first", trident::serial_in_order,
+                               [&](int x) {
+                                   seen_in_order.push_back(x);
+                                   return x;
+                               }),
+                trident::stage("square", trident::parallel,
+                               [](int x) {
+                                   spin_for(std::chrono::microseconds((x * 7919) % 50)); // uneven work
+                                   return static_cast<long long>(x) * x;
+                               }),
+                trident::stage("collect", trident::serial_in_order,
+                               [&](long long y) { seen_after_parallel.push_back(static_cast<int>(y % 1000003)); }));
+            std::vector<int> expected(static_cast<std::size_t>(n));
+            std::iota(expected.begin(), expected.end(), 0);
+            REQUIRE(seen_in_order == expected);
+            std::vector<int> squares;
+            for (int x : expected)
+                squares.push_back(static_cast<int>(static_cast<long long>(x) * x % 1000003));
+            REQUIRE(seen_after_parallel == squares);
+            REQUIRE(stats.stages.size() == 4);
+            for (const auto& st : stats.stages)
+                CHECK(st.items == static_cast<std::size_t>(n));
+            CHECK_FALSE(stats.cancelled);
+        }
+    });
+}
+
+TEST_CASE("out-of-order and parallel stages see every item exactly once", "[pipeline][cpu]")
+{
+    for_each_pipeline_policy([](const auto& policy) {
+        const int n = 500;
+        std::vector<int> hits(n, 0);
+        std::atomic<int> parallel_calls{0};
+        trident::run_pipeline(policy, trident::pipeline_options{.max_tokens = 5}, trident::source(count_to(n)),
+                              trident::stage(trident::parallel,
+                                             [&](int x) {
+                                                 ++parallel_calls;
+                                                 spin_for(std::chrono::microseconds(x % 3 == 0 ? 40 : 1));
+                                                 return x;
+                                             }),
+                              trident::stage(trident::serial_out_of_order, [&](int x) { ++hits[static_cast<std::size_t>(x)]; }));
+        REQUIRE(parallel_calls == n);
+        REQUIRE(std::all_of(hits.begin(), hits.end(), [](int h) { return h == 1; }));
+    });
+}
+
+TEST_CASE("items alive at once never exceed max_tokens", "[pipeline][cpu]")
+{
+    // The source counts an item alive when it makes it, the last stage dead when it is done with it.
+    for (std::size_t tokens : {1, 2, 3, 7}) {
+        for_each_pipeline_policy([&](const auto& policy) {
+            INFO("max_tokens: " << tokens);
+            std::atomic<int> alive{0}, peak{0};
+            const auto stats = trident::run_pipeline(
+                policy, trident::pipeline_options{.max_tokens = tokens},
+                trident::source([&, i = 0]() mutable -> std::optional<int> {
+                    if (i == 300)
+                        return std::nullopt;
+                    const int now = ++alive;
+                    int seen = peak.load();
+                    while (now > seen && !peak.compare_exchange_weak(seen, now)) {
+                    }
+                    return i++;
+                }),
+                trident::stage(trident::parallel,
+                               [](int x) {
+                                   spin_for(std::chrono::microseconds(20));
+                                   return x;
+                               }),
+                trident::stage(trident::serial_out_of_order, [&](int) { --alive; }));
+            REQUIRE(peak.load() <= static_cast<int>(tokens));
+            REQUIRE(peak.load() >= 1);
+            REQUIRE(alive.load() == 0);
+            REQUIRE(stats.max_tokens == (std::is_same_v<std::decay_t<decltype(policy)>, trident::seq_policy> ? 1u : tokens));
+        });
+    }
+}
+
+TEST_CASE("the default token bound is four per thread", "[pipeline][cpu]")
+{
+    auto noop = trident::stage(trident::serial_in_order, [](int) {});
+    REQUIRE(trident::run_pipeline(trident::par.threads(3), trident::source(count_to(10)), noop).max_tokens == 12);
+    REQUIRE(trident::run_pipeline(trident::par.on(pipeline_cores()), trident::source(count_to(10)), noop).max_tokens == 12);
+    REQUIRE(trident::run_pipeline(trident::seq, trident::source(count_to(10)), noop).max_tokens == 1);
+}
+
+TEST_CASE("an exception from any stage stops the source, drops the items in flight and reaches the caller",
+          "[pipeline][cpu][errors]")
+{
+    // Positions: 0 the source, 1 a serial stage, 2 a parallel stage, 3 the last stage.  The source
+    // never runs dry: the run ends only because of the exception.
+    for (int thrower = 0; thrower <= 3; ++thrower) {
+        for_each_pipeline_policy([&](const auto& policy) {
+            INFO("throwing stage: " << thrower);
+            constexpr int fail_at = 40;
+            std::atomic<int> made{0};
+            auto maybe_throw = [&](int position, int value) {
+                if (position == thrower && value == fail_at)
+                    throw stage_failure("stage " + std::to_string(position) + " failed");
+            };
+            REQUIRE(tracked::live == 0);
+            REQUIRE_THROWS_MATCHES(
+                trident::run_pipeline(
+                    policy, trident::pipeline_options{.max_tokens = 6},
+                    trident::source([&, i = 0]() mutable -> std::optional<tracked> {
+                        maybe_throw(0, i);
+                        ++made;
+                        return tracked(i++);
+                    }),
+                    trident::stage(trident::serial_in_order,
+                                   [&](tracked t) {
+                                       maybe_throw(1, t.value);
+                                       return t;
+                                   }),
+                    trident::stage(trident::parallel,
+                                   [&](tracked t) {
+                                       maybe_throw(2, t.value);
+                                       spin_for(std::chrono::microseconds(5));
+                                       return std::make_unique<tracked>(std::move(t));
+                                   }),
+                    trident::stage(trident::serial_in_order, [&](std::unique_ptr<tracked> t) { maybe_throw(3, t->value); })),
+                stage_failure, Catch::Matchers::Message("stage " + std::to_string(thrower) + " failed"));
+            CHECK(tracked::live == 0);         // nothing leaked
+            CHECK(made.load() >= fail_at);     // the run got as far as the failing item
+            CHECK(made.load() <= fail_at + 6); // and the source stopped within one window of tokens
+        });
+    }
+}
+
+TEST_CASE("a stop token stops a run cleanly", "[pipeline][cpu][cancel]")
+{
+    for_each_pipeline_policy([](const auto& policy) {
+        std::stop_source stop;
+        std::atomic<int> processed{0};
+        REQUIRE(tracked::live == 0);
+        const auto stats = trident::run_pipeline(
+            policy, trident::pipeline_options{.max_tokens = 4, .stop = stop.get_token()},
+            trident::source([i = 0]() mutable -> std::optional<tracked> { return tracked(i++); }), // endless
+            trident::stage(trident::parallel,
+                           [](tracked t) {
+                               spin_for(std::chrono::microseconds(5));
+                               return t;
+                           }),
+            trident::stage(trident::serial_in_order, [&](tracked t) {
+                if (++processed == 100)
+                    stop.request_stop();
+                (void)t;
+            }));
+        CHECK(stats.cancelled);
+        CHECK(processed.load() >= 100);
+        CHECK(processed.load() <= 100 + 4);
+        CHECK(tracked::live == 0);
+    });
+
+    SECTION("a token stopped before the run: the source is never called")
+    {
+        std::stop_source stop;
+        stop.request_stop();
+        int calls = 0;
+        const auto stats = trident::run_pipeline(trident::par, trident::pipeline_options{.stop = stop.get_token()},
+                                                 trident::source([&]() -> std::optional<int> {
+                                                     ++calls;
+                                                     return 1;
+                                                 }),
+                                                 trident::stage(trident::serial_in_order, [](int) {}));
+        CHECK(calls == 0);
+        CHECK(stats.cancelled);
+    }
+}
+
+TEST_CASE("serial stages may keep state; a parallel stage with a mutable function is refused", "[pipeline][cpu][errors]")
+{
+    for_each_pipeline_policy([](const auto& policy) {
+        std::vector<long long> running;
+        trident::run_pipeline(policy, trident::source(count_to(100)),
+                              trident::stage(trident::serial_in_order,
+                                             [sum = 0LL](int x) mutable {
+                                                 sum += x;
+                                                 return sum;
+                                             }),
+                              trident::stage(trident::serial_in_order, [&](long long s) { running.push_back(s); }));
+        REQUIRE(running.size() == 100);
+        REQUIRE(running.back() == 4950);
+        REQUIRE(std::is_sorted(running.begin(), running.end()));
+
+        REQUIRE_THROWS_WITH(
+            trident::run_pipeline(policy, trident::source(count_to(10)),
+                                  trident::stage("accumulate", trident::parallel, [n = 0](int x) mutable { return n += x; }),
+                                  trident::stage(trident::serial_in_order, [](int) {})),
+            Catch::Matchers::Contains("stage 1 ('accumulate') is parallel") && Catch::Matchers::Contains("const"));
+    });
+}
+
+TEST_CASE("move-only items flow through every stage", "[pipeline][cpu]")
+{
+    for_each_pipeline_policy([](const auto& policy) {
+        long long sum = 0;
+        trident::run_pipeline(policy, trident::source([i = 0]() mutable -> std::optional<std::unique_ptr<int>> {
+                                  if (i == 50)
+                                      return std::nullopt;
+                                  return std::make_unique<int>(i++);
+                              }),
+                              trident::stage(trident::parallel,
+                                             [](std::unique_ptr<int> p) {
+                                                 *p *= 2;
+                                                 return p;
+                                             }),
+                              trident::stage(trident::serial_out_of_order, [&](std::unique_ptr<int>&& p) { sum += *p; }));
+        REQUIRE(sum == 2 * 49 * 50 / 2);
+    });
+}
+
+TEST_CASE("trident::seq runs the pipeline on the calling thread, one item at a time", "[pipeline][cpu]")
+{
+    const auto caller = std::this_thread::get_id();
+    std::vector<std::string> events;
+    bool other_thread = false;
+    auto note = [&](std::string e) {
+        other_thread |= std::this_thread::get_id() != caller;
+        events.push_back(std::move(e));
+    };
+    trident::run_pipeline(trident::seq, trident::source([&, i = 0]() mutable -> std::optional<int> {
+                              if (i == 2)
+                                  return std::nullopt;
+                              note("s" + std::to_string(i));
+                              return i++;
+                          }),
+                          trident::stage(trident::parallel,
+                                         [&](int x) {
+                                             note("a" + std::to_string(x));
+                                             return x;
+                                         }),
+                          trident::stage(trident::serial_in_order, [&](int x) { note("b" + std::to_string(x)); }));
+    REQUIRE_FALSE(other_thread);
+    REQUIRE(events == std::vector<std::string>{"s0", "a0", "b0", "s1", "a1", "b1"});
+}
+
+TEST_CASE("statistics: items, busy time, utilisation and the bounding stage", "[pipeline][cpu][stats]")
+{
+    using namespace std::chrono;
+    const int n = 40;
+    for_each_pipeline_policy([&](const auto& policy) {
+        const auto stats = trident::run_pipeline(
+            policy, trident::source("load", count_to(n)),
+            trident::stage("light", trident::parallel, [](int x) { return x; }),
+            trident::stage("heavy", trident::serial_in_order,
+                           [](int x) {
+                               spin_for(microseconds(1000));
+                               return x;
+                           }),
+            trident::stage("sink", trident::serial_out_of_order, [](int) {}));
+        REQUIRE(stats.stages.size() == 4);
+        CHECK(stats.stages[0].name == "load");
+        CHECK(stats.stages[2].name == "heavy");
+        CHECK(stats.stages[2].mode == trident::serial_in_order);
+        for (const auto& st : stats.stages) {
+            CHECK(st.items == static_cast<std::size_t>(n));
+            CHECK(st.utilisation >= 0.0);
+            CHECK(st.utilisation <= 1.0 + 1e-6);
+        }
+        // The heavy stage spins at least 1 ms per item, so its busy time is at least n ms.
+        CHECK(stats.stages[2].busy_seconds >= n * 1e-3 * 0.99);
+        CHECK(stats.stages[2].busy_seconds <= stats.wall_seconds * 1.01);
+        CHECK(stats.wall_seconds >= stats.stages[2].busy_seconds * 0.99);
+        const trident::pipeline_bound bound = stats.bound();
+        CHECK(bound.stage == 2);
+        CHECK(bound.seconds >= stats.stages[2].busy_seconds * 0.99);
+        CHECK(stats.efficiency() > 0.0);
+        CHECK(stats.efficiency() <= 1.0 + 1e-6);
+        CHECK(stats.stages[1].capacity == stats.threads);
+        CHECK(stats.stages[2].capacity == 1);
+
+        std::ostringstream table;
+        table << stats;
+        // One thread: every stage's time adds up, and the thread is the bound.
+        CHECK(bound.by_threads == (stats.threads == 1));
+        CHECK_THAT(table.str(), Catch::Matchers::Contains("heavy") && Catch::Matchers::Contains("serial in order") &&
+                                    Catch::Matchers::Contains(stats.threads == 1 ? "set by the threads"
+                                                                                 : "set by stage 'heavy'"));
+    });
+}
+
+TEST_CASE("unnamed stages are numbered in the statistics", "[pipeline][cpu][stats]")
+{
+    const auto stats = trident::run_pipeline(trident::par, trident::source(count_to(3)),
+                                             trident::stage(trident::parallel.limit(2), [](int x) { return x; }),
+                                             trident::stage(trident::serial_in_order, [](int) {}));
+    REQUIRE(stats.stages[0].name == "source");
+    REQUIRE(stats.stages[1].name == "stage 1");
+    REQUIRE(stats.stages[1].mode.name() == "parallel, at most 2");
+    REQUIRE(stats.stages[1].capacity == std::min(2, stats.threads));
+    REQUIRE(stats.stages[2].name == "stage 2");
+}
+
+TEST_CASE("a parallel stage's limit is never exceeded, and is reached", "[pipeline][cpu][limit]")
+{
+    // Eight threads even on a two-core machine, so that a limit below the thread count means something.
+    // (Last in this file: oneTBB warns about arenas larger than the worker limit once a
+    // global_control has changed it.)
+    const tbb::global_control allow(tbb::global_control::max_allowed_parallelism, 8);
+    for (int limit : {1, 2, 3}) {
+        INFO("limit: " << limit);
+        std::atomic<int> inside{0}, peak{0};
+        rendezvous meet(limit);
+        trident::run_pipeline(trident::par.threads(8), trident::pipeline_options{.max_tokens = 16},
+                              trident::source(count_to(120)),
+                              trident::stage("train", trident::parallel.limit(limit),
+                                             [&](int x) {
+                                                 const int now = ++inside;
+                                                 int seen = peak.load();
+                                                 while (now > seen && !peak.compare_exchange_weak(seen, now)) {
+                                                 }
+                                                 meet.arrive();
+                                                 std::this_thread::sleep_for(std::chrono::microseconds(200));
+                                                 // nested parallel work inside a limited stage must not deadlock
+                                                 const auto v = trident::map(trident::par, std::vector<int>(64, x),
+                                                                             [](int y) { return y + 1; });
+                                                 --inside;
+                                                 return v[0];
+                                             }),
+                              trident::stage(trident::serial_out_of_order, [](int) {}));
+        REQUIRE(peak.load() <= limit);
+        REQUIRE(peak.load() == limit);
+    }
+    REQUIRE_THROWS_WITH(trident::parallel.limit(0), Catch::Matchers::Contains("got 0"));
+    REQUIRE_THROWS_AS(trident::serial_in_order.limit(2), std::invalid_argument);
+}
