@@ -204,7 +204,9 @@ struct stage_stats {
     stage_mode mode = serial_in_order;
     /// Items that went through the stage (the source: items it made).
     std::size_t items = 0;
-    /// Time spent inside the stage function, summed over its copies.
+    /// Time spent inside the stage function, summed over its copies.  Calls under about a
+    /// microsecond are timed one in 16 (reading the clock would cost as much as the call) and the
+    /// total is scaled from those.
     double busy_seconds = 0;
     /// How many copies could run at once: 1 for a serial stage, min(limit, threads) for a parallel one.
     int capacity = 1;
@@ -259,8 +261,13 @@ struct pipeline_stats {
         return b;
     }
 
-    /// bound().seconds / wall_seconds: 1 means the run reached its bound.
-    [[nodiscard]] double efficiency() const { return wall_seconds > 0 ? bound().seconds / wall_seconds : 0; }
+    /// bound().seconds / wall_seconds, at most 1: 1 means the run reached its bound.  (Busy times of
+    /// stages whose calls take under a microsecond are estimated from a sample of their calls, so
+    /// the unclamped ratio can exceed 1 by the sampling error.)
+    [[nodiscard]] double efficiency() const
+    {
+        return wall_seconds > 0 ? std::min(1.0, bound().seconds / wall_seconds) : 0;
+    }
 
     /// A table: one line per stage (items, busy, utilisation), then the wall time, the bound and
     /// what set it.
@@ -521,6 +528,10 @@ private:
 
 // ---- the run ----------------------------------------------------------------------------------
 
+// For ThreadSanitizer only: the caller releases it after building the filters, and every filter
+// body acquires it before reading its own captures (which the caller wrote).
+inline char pipeline_tsan_anchor = 0;
+
 template <class Source, class... Stages>
 class pipeline_run {
     using items = typename chain_types<1, type_list<>, typename std::invoke_result_t<Source&>::value_type,
@@ -590,6 +601,7 @@ public:
             ~join_on_exit() { edges.join(); }
         } joined{edges};
         edges.fork();
+        tsan_handoff::release(&pipeline_tsan_anchor);
         run_clock clock;
         auto run = [&] { tbb::parallel_pipeline(max_tokens, chain, context); };
         if (cores)
@@ -639,6 +651,7 @@ private:
             auto& st = stats.stages[k];
             st.items = counters_[k].items();
             st.busy_seconds = clock.seconds(counters_[k].busy_ticks());
+            st.busy_seconds = std::min(st.busy_seconds, stats.wall_seconds * st.capacity); // sampling error
             st.utilisation = stats.wall_seconds > 0 ? st.busy_seconds / (stats.wall_seconds * st.capacity) : 0;
         }
         return stats;
@@ -740,21 +753,21 @@ private:
 
     // Happens-before edges for ThreadSanitizer along an item's path and a serial stage's calls
     // (oneTBB's own synchronisation is invisible to it; see detail/tsan.hpp).
-    struct tsan_scope {
-        tsan_scope(tsan_fork_join& edges, slot* item, const void* serial_stage)
-            : body(edges), item(item), serial_stage(serial_stage)
+    struct tsan_item_scope {
+        tsan_item_scope(slot* item, const void* serial_stage) : item(item), serial_stage(serial_stage)
         {
-            tsan_handoff::acquire(item);
+            if (item)
+                tsan_handoff::acquire(item);
             if (serial_stage)
                 tsan_handoff::acquire(serial_stage);
         }
-        ~tsan_scope()
+        ~tsan_item_scope()
         {
             if (serial_stage)
                 tsan_handoff::release(serial_stage);
-            tsan_handoff::release(item);
+            if (item)
+                tsan_handoff::release(item);
         }
-        tsan_fork_join::body_scope body;
         slot* item;
         const void* serial_stage;
     };
@@ -762,6 +775,9 @@ private:
     auto source_filter(const std::stop_token& stop)
     {
         return tbb::make_filter<void, slot*>(tbb::filter_mode::serial_in_order, [this, stop](tbb::flow_control& fc) -> slot* {
+            tsan_handoff::acquire(&pipeline_tsan_anchor); // before reading this lambda's captures
+            const tsan_fork_join::body_scope body(*edges_);
+            const tsan_item_scope serial(nullptr, &source_);
             if (stop.stop_requested()) {
                 fc.stop();
                 return nullptr;
@@ -773,7 +789,7 @@ private:
             slot* item = &slots_[next_slot_];
             next_slot_ = (next_slot_ + 1) % slot_count_;
             item->in_use.store(true, std::memory_order_relaxed);
-            const tsan_scope scope(*edges_, item, &source_);
+            const tsan_item_scope scope(item, nullptr);
             if (!produce(*item)) {
                 item->in_use.store(false, std::memory_order_release);
                 fc.stop();
@@ -789,17 +805,18 @@ private:
         auto& st = stage_at<K>();
         constexpr bool last = K + 1 == stage_count;
         auto body = [this, &st](slot* item) {
-            const tsan_scope scope(*edges_, item, st.mode.is_serial() ? static_cast<const void*>(&st) : nullptr);
+            tsan_handoff::acquire(&pipeline_tsan_anchor); // before reading this lambda's captures
+            const tsan_fork_join::body_scope body(*edges_);
+            const tsan_item_scope scope(item, st.mode.is_serial() ? static_cast<const void*>(&st) : nullptr);
             if (stage_gate* gate = gates_[K].get())
                 gate->run([&] { apply<K>(*item); });
             else
                 apply<K>(*item);
+            if constexpr (last)
+                item->in_use.store(false, std::memory_order_release); // the source may reuse it
         };
         if constexpr (last) {
-            return tbb::make_filter<slot*, void>(tbb_mode(st.mode), [this, body](slot* item) {
-                body(item);
-                item->in_use.store(false, std::memory_order_release);
-            });
+            return tbb::make_filter<slot*, void>(tbb_mode(st.mode), body);
         } else {
             return tbb::make_filter<slot*, slot*>(tbb_mode(st.mode), [body](slot* item) -> slot* {
                 body(item);
