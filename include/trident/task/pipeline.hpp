@@ -54,10 +54,11 @@
 /// (time inside the stage function), its utilisation and which stage or resource bounded the
 /// throughput (see pipeline_stats).
 ///
-/// **Complexity and cost.**  Each item costs a few hundred nanoseconds of scheduling per stage on
-/// top of the stage functions (benchmarks/bench_pipeline.cpp measures it against a raw
-/// tbb::parallel_pipeline).  A `parallel.limit(k)` stage holds a thread while an item waits for
-/// one of its k places (the thread does not steal other work meanwhile).
+/// **Complexity and cost.**  On top of the stage functions, about 20-25 ns per item and stage on
+/// one thread, within about 10% of a raw tbb::parallel_pipeline with the same stages
+/// (benchmarks/bench_pipeline.cpp, pipeline_overhead); with several threads the hand-offs between
+/// them cost hundreds of ns per item for both.  A `parallel.limit(k)` stage holds a thread while an
+/// item waits for one of its k places (the thread does not steal other work meanwhile).
 
 #include "trident/backend/tbb/executor.hpp"
 #include "trident/cpu_cores.hpp"
@@ -390,98 +391,50 @@ template <class... Ts> struct slot_value<type_list<Ts...>> {
 inline constexpr std::uint64_t timed_always_ticks = 2048;
 inline constexpr std::uint64_t sampled_every = 16;
 
-struct alignas(64) stage_counters {
-    std::atomic<std::uint64_t> busy_ticks{0};
-    std::atomic<std::uint64_t> items{0};
-    std::atomic<std::uint64_t> timed{0};
-    std::atomic<std::uint64_t> last_ticks{0};
+/// One stage's calls made on one item slot.  A slot is held by one thread at a time (the thread
+/// running its item), so the counters need no synchronisation of their own: they travel with the
+/// item, and a parallel stage's copies never share a counter.
+struct stage_counter {
+    std::uint64_t busy_ticks = 0;
+    std::uint64_t items = 0;
+    std::uint64_t timed = 0;
+    std::uint64_t last_ticks = 0;
 
-    // One writer at a time (a serial stage, or one thread's share of a parallel stage): plain load
-    // and store, atomic only so that ThreadSanitizer, which cannot see oneTBB's ordering, stays quiet.
-    [[nodiscard]] bool time_next() const noexcept
-    {
-        return last_ticks.load(std::memory_order_relaxed) >= timed_always_ticks ||
-               items.load(std::memory_order_relaxed) % sampled_every == 0;
-    }
-    void add_timed(std::uint64_t ticks) noexcept
-    {
-        bump(busy_ticks, ticks);
-        bump(items, 1);
-        bump(timed, 1);
-        last_ticks.store(ticks, std::memory_order_relaxed);
-    }
-    void add_untimed() noexcept { bump(items, 1); }
-    void add_shared(std::uint64_t ticks) noexcept
-    {
-        busy_ticks.fetch_add(ticks, std::memory_order_relaxed);
-        items.fetch_add(1, std::memory_order_relaxed);
-        timed.fetch_add(1, std::memory_order_relaxed);
-    }
-
-private:
-    static void bump(std::atomic<std::uint64_t>& a, std::uint64_t by) noexcept
-    {
-        a.store(a.load(std::memory_order_relaxed) + by, std::memory_order_relaxed);
-    }
-};
-
-/// A stage's counters: one set for a serial stage; for a parallel stage one per arena slot (a
-/// counter shared by all threads would cost more per item than oneTBB's own scheduling).
-class stage_accounts {
-public:
-    void prepare(bool serial, int threads)
-    {
-        per_thread_ = serial ? 0 : static_cast<std::size_t>(threads);
-        if (per_thread_ > 0)
-            slots_ = std::make_unique<stage_counters[]>(per_thread_);
-    }
     /// Calls f() and counts the call (timing it when the sampling rule says so), unless f returns
     /// false (the source's last call, which made no item).
     template <class F>
     void count(F&& f)
     {
-        stage_counters* own = &shared_;
-        if (per_thread_ > 0) {
-            const int index = tbb::this_task_arena::current_thread_index();
-            if (index >= 0 && static_cast<std::size_t>(index) < per_thread_)
-                own = &slots_[static_cast<std::size_t>(index)];
-        }
-        if (own == &shared_ && per_thread_ > 0) { // a thread outside the arena's slots
+        if (last_ticks >= timed_always_ticks || items % sampled_every == 0) {
             const std::uint64_t t0 = ticks();
-            if (f())
-                shared_.add_shared(ticks() - t0);
-        } else if (own->time_next()) {
-            const std::uint64_t t0 = ticks();
-            if (f())
-                own->add_timed(ticks() - t0);
+            if (f()) {
+                last_ticks = ticks() - t0;
+                busy_ticks += last_ticks;
+                ++timed;
+                ++items;
+            }
         } else if (f()) {
-            own->add_untimed();
+            ++items;
         }
     }
+};
 
-    /// The timed calls' ticks, scaled to all calls.
-    [[nodiscard]] std::uint64_t busy_ticks() const noexcept
+/// A stage's counters summed over the slots.
+struct stage_total {
+    std::uint64_t busy_ticks = 0, items = 0, timed = 0;
+    void add(const stage_counter& c) noexcept
     {
-        const std::uint64_t timed = sum(&stage_counters::timed);
-        const std::uint64_t busy = sum(&stage_counters::busy_ticks);
+        busy_ticks += c.busy_ticks;
+        items += c.items;
+        timed += c.timed;
+    }
+    /// The timed calls' ticks, scaled to all calls.
+    [[nodiscard]] std::uint64_t scaled_busy_ticks() const noexcept
+    {
         return timed == 0 ? 0
-                          : static_cast<std::uint64_t>(static_cast<double>(busy) * static_cast<double>(items()) /
+                          : static_cast<std::uint64_t>(static_cast<double>(busy_ticks) * static_cast<double>(items) /
                                                        static_cast<double>(timed));
     }
-    [[nodiscard]] std::uint64_t items() const noexcept { return sum(&stage_counters::items); }
-
-private:
-    std::uint64_t sum(std::atomic<std::uint64_t> stage_counters::*field) const noexcept
-    {
-        std::uint64_t total = (shared_.*field).load(std::memory_order_relaxed);
-        for (std::size_t k = 0; k < per_thread_; ++k)
-            total += (slots_[k].*field).load(std::memory_order_relaxed);
-        return total;
-    }
-
-    stage_counters shared_;
-    std::size_t per_thread_ = 0;
-    std::unique_ptr<stage_counters[]> slots_;
 };
 
 /// Wall time in ticks and in nanoseconds, to convert tick counts into seconds.
@@ -543,6 +496,7 @@ class pipeline_run {
     struct alignas(64) slot {
         value_type value;
         std::atomic<bool> in_use{false};
+        stage_counter counters[stage_count + 1]; // the source's, then each stage's
     };
 
 public:
@@ -555,7 +509,6 @@ public:
     {
         check_modes(std::make_index_sequence<stage_count>{});
         pipeline_stats stats = make_stats(1, 1);
-        prepare_accounts(1, std::make_index_sequence<stage_count>{});
         slot item;
         run_clock clock;
         bool cancelled = false;
@@ -572,7 +525,7 @@ public:
             }
         }
         clock.stop();
-        return finish(stats, clock, cancelled);
+        return finish(stats, clock, cancelled, &item, 1);
     }
 
     pipeline_stats run_par(const par_policy& policy, const pipeline_options& options)
@@ -584,7 +537,6 @@ public:
         const std::size_t max_tokens =
             options.max_tokens > 0 ? options.max_tokens : static_cast<std::size_t>(threads) * 4;
         pipeline_stats stats = make_stats(threads, max_tokens);
-        prepare_accounts(threads, std::make_index_sequence<stage_count>{});
 
         slots_ = std::make_unique<slot[]>(max_tokens);
         slot_count_ = max_tokens;
@@ -609,7 +561,8 @@ public:
         else
             run();
         clock.stop();
-        return finish(stats, clock, context.is_group_execution_cancelled());
+        edges.join(); // before reading the slots' counters (again on exit, for the throwing path)
+        return finish(stats, clock, context.is_group_execution_cancelled(), slots_.get(), slot_count_);
     }
 
 private:
@@ -643,14 +596,18 @@ private:
          ...);
     }
 
-    pipeline_stats& finish(pipeline_stats& stats, const run_clock& clock, bool cancelled) const
+    pipeline_stats& finish(pipeline_stats& stats, const run_clock& clock, bool cancelled, const slot* slots,
+                           std::size_t slot_count) const
     {
         stats.wall_seconds = clock.wall_seconds();
         stats.cancelled = cancelled;
         for (std::size_t k = 0; k <= stage_count; ++k) {
+            stage_total total;
+            for (std::size_t i = 0; i < slot_count; ++i)
+                total.add(slots[i].counters[k]);
             auto& st = stats.stages[k];
-            st.items = counters_[k].items();
-            st.busy_seconds = clock.seconds(counters_[k].busy_ticks());
+            st.items = total.items;
+            st.busy_seconds = clock.seconds(total.scaled_busy_ticks());
             st.busy_seconds = std::min(st.busy_seconds, stats.wall_seconds * st.capacity); // sampling error
             st.utilisation = stats.wall_seconds > 0 ? st.busy_seconds / (stats.wall_seconds * st.capacity) : 0;
         }
@@ -661,7 +618,7 @@ private:
     bool produce(slot& item)
     {
         bool made_one = false;
-        counters_[0].count([&] {
+        item.counters[0].count([&] {
             std::optional<std::variant_alternative_t<1, value_type>> made = source_.fn();
             if (made) {
                 item.value.template emplace<1>(std::move(*made));
@@ -686,7 +643,7 @@ private:
             else
                 return std::invoke(st.fn, std::move(input));
         };
-        counters_[K + 1].count([&] {
+        item.counters[K + 1].count([&] {
             if constexpr (K + 1 == stage_count) {
                 call();
                 item.value.template emplace<0>(); // the item's memory is free from here on
@@ -723,13 +680,6 @@ private:
     {
         // Stops between stages when asked to; the item is dropped.
         return ((stop.stop_requested() ? false : (apply<K>(item), true)) && ...);
-    }
-
-    template <std::size_t... K>
-    void prepare_accounts(int threads, std::index_sequence<K...>)
-    {
-        counters_[0].prepare(true, threads);
-        (counters_[K + 1].prepare(stage_at<K>().mode.is_serial(), threads), ...);
     }
 
     template <std::size_t... K>
@@ -833,7 +783,6 @@ private:
 
     pipeline_source<Source>& source_;
     std::tuple<pipeline_stage<Stages>&...> stages_;
-    stage_accounts counters_[stage_count + 1];
     std::unique_ptr<stage_gate> gates_[stage_count];
     std::unique_ptr<slot[]> slots_;
     std::size_t slot_count_ = 0;
