@@ -9,6 +9,8 @@
 //   gpu_sort_u32         trident (10M keys)            vs  cub (cub::DeviceRadixSort::SortKeys)
 //   gpu_sort_f64         trident (10M keys)            vs  cub
 //   gpu_host_map_f32     trident_device_vector vs trident_host_vector (64M floats: H2D + D2H included)
+//   gpu_pipeline         lanes1 vs lanes2, lanes3: trident::gpu_map_stage without and with overlap
+//                        (bench_gpu_pipeline.cu, linked into this binary; its own timing and counters)
 //
 // Every iteration is timed with CUDA events on the default stream (UseManualTime); trident calls
 // return only when their result is ready, so the events bracket the whole call.  Scratch memory
