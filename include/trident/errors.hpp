@@ -9,6 +9,9 @@
 /// - `trident::device_unavailable`: `trident::gpu` was asked for and no usable device answered
 ///   (no driver, no device, or a device index out of range).  The message says which.
 ///   `trident::automatic` never throws it: it falls back to `trident::par`.
+/// - `trident::task_cancelled`: held by the future of a `trident::task_group` task that never ran,
+///   because another task of the group threw or `cancel()` was called before it started (also what
+///   `run()` returns for a group already cancelled).
 /// - Whatever a user function throws inside a parallel call reaches the caller unchanged (the
 ///   first one thrown, when several are); the rest of that call's work is cancelled.
 
@@ -31,6 +34,14 @@ private:
 /// `trident::gpu` could not run: no driver, no device, or the device index is out of range.
 class device_unavailable : public std::runtime_error {
 public:
+    using std::runtime_error::runtime_error;
+};
+
+/// A task of a `trident::task_group` that never started: the group was cancelled first (a task of
+/// it threw, or `cancel()` was called).  Found in that task's future, never thrown by `wait()`.
+class task_cancelled : public std::runtime_error {
+public:
+    task_cancelled() : std::runtime_error("trident::task_group: task cancelled before it started") {}
     using std::runtime_error::runtime_error;
 };
 

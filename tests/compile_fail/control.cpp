@@ -1,6 +1,7 @@
 // The control for the compile-failure tests: the same calls with valid arguments compile (so a
 // failure of the other targets comes from the checked requirement, not from the build setup).
 #include <trident/trident.hpp>
+#include <trident/task/invoke.hpp>
 
 #include <list>
 #include <optional>
@@ -20,6 +21,7 @@ int main()
                           }),
                           trident::stage(trident::parallel, [](int x) { return std::to_string(x); }),
                           trident::stage(trident::serial_in_order, [](const std::string&) {}));
+    auto [a, b] = trident::parallel_invoke(trident::par, [] { return 1; }, [] { return 2; });
     std::list<int> l(10, 1);
-    return v[0] + l.front();
+    return v[0] + l.front() + a + b;
 }

@@ -23,6 +23,17 @@ extern "C" void __tsan_release(void* addr);
 
 namespace trident::detail {
 
+/// A release / an acquire on any address: for hand-offs whose two sides meet at an object both
+/// already know (task_group's runners and its oneTBB context; a pipeline item passed between
+/// stages, a serial stage's successive calls).
+#if defined(TRIDENT_DETAIL_TSAN)
+inline void tsan_release(const void* addr) noexcept { __tsan_release(const_cast<void*>(addr)); }
+inline void tsan_acquire(const void* addr) noexcept { __tsan_acquire(const_cast<void*>(addr)); }
+#else
+inline void tsan_release(const void*) noexcept {}
+inline void tsan_acquire(const void*) noexcept {}
+#endif
+
 /// One parallel call's fork and join edges.
 class tsan_fork_join {
 public:
@@ -58,18 +69,6 @@ private:
 #endif
     char forked_ = 0;
     char joined_ = 0;
-};
-
-/// A hand-off through an object (a pipeline item passed between stages, a serial stage's calls):
-/// release when done with it, acquire before using it.
-struct tsan_handoff {
-#if defined(TRIDENT_DETAIL_TSAN)
-    static void acquire(const void* addr) noexcept { __tsan_acquire(const_cast<void*>(addr)); }
-    static void release(const void* addr) noexcept { __tsan_release(const_cast<void*>(addr)); }
-#else
-    static void acquire(const void*) noexcept {}
-    static void release(const void*) noexcept {}
-#endif
 };
 
 } // namespace trident::detail

@@ -553,7 +553,7 @@ public:
             ~join_on_exit() { edges.join(); }
         } joined{edges};
         edges.fork();
-        tsan_handoff::release(&pipeline_tsan_anchor);
+        tsan_release(&pipeline_tsan_anchor);
         run_clock clock;
         auto run = [&] { tbb::parallel_pipeline(max_tokens, chain, context); };
         if (cores)
@@ -707,16 +707,16 @@ private:
         tsan_item_scope(slot* item, const void* serial_stage) : item(item), serial_stage(serial_stage)
         {
             if (item)
-                tsan_handoff::acquire(item);
+                tsan_acquire(item);
             if (serial_stage)
-                tsan_handoff::acquire(serial_stage);
+                tsan_acquire(serial_stage);
         }
         ~tsan_item_scope()
         {
             if (serial_stage)
-                tsan_handoff::release(serial_stage);
+                tsan_release(serial_stage);
             if (item)
-                tsan_handoff::release(item);
+                tsan_release(item);
         }
         slot* item;
         const void* serial_stage;
@@ -725,7 +725,7 @@ private:
     auto source_filter(const std::stop_token& stop)
     {
         return tbb::make_filter<void, slot*>(tbb::filter_mode::serial_in_order, [this, stop](tbb::flow_control& fc) -> slot* {
-            tsan_handoff::acquire(&pipeline_tsan_anchor); // before reading this lambda's captures
+            tsan_acquire(&pipeline_tsan_anchor); // before reading this lambda's captures
             const tsan_fork_join::body_scope body(*edges_);
             const tsan_item_scope serial(nullptr, &source_);
             if (stop.stop_requested()) {
@@ -755,7 +755,7 @@ private:
         auto& st = stage_at<K>();
         constexpr bool last = K + 1 == stage_count;
         auto body = [this, &st](slot* item) {
-            tsan_handoff::acquire(&pipeline_tsan_anchor); // before reading this lambda's captures
+            tsan_acquire(&pipeline_tsan_anchor); // before reading this lambda's captures
             const tsan_fork_join::body_scope body(*edges_);
             const tsan_item_scope scope(item, st.mode.is_serial() ? static_cast<const void*>(&st) : nullptr);
             if (stage_gate* gate = gates_[K].get())
