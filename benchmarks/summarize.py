@@ -23,6 +23,14 @@ NOISE = 0.03
 PEERS = ["tbb", "tbb_static", "omp", "std_par"]  # what a user would pick instead of trident par
 UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}
 
+# User counters kept from the JSON (benchmarks/bench_pipeline.cpp): the model a pipeline is compared
+# with, the efficiency against it, the speedup over the sequential work, per-token cost.
+COUNTERS = ["threads", "model_seconds", "lecture_model_seconds", "efficiency", "speedup", "stats_bound_seconds",
+            "stats_efficiency", "ns_per_token", "unit_us", "unit_us_all_threads", "batches"]
+# ... and from benchmarks/bench_tasks.cpp: the threads that run the blocking tasks, the ideal and measured
+# wall time in units (ceil(tasks / workers) units ideally), the CPU-bound map's time beside them and alone.
+COUNTERS += ["workers", "ideal_units", "wall_units", "map_ms", "map_alone_ms", "map_slowdown"]
+
 DESCRIPTIONS = {
     "compute_coarse": "s += sqrt(i)*sin(i), 8M iterations as 4 tasks x 2M (compute-bound)",
     "compute_fine": "s += sqrt(i)*sin(i), 8M iterations as 8000 tasks x 1000 (compute-bound)",
@@ -39,6 +47,19 @@ DESCRIPTIONS = {
     "sort_double_cmp": "sort 10M random doubles with a lambda comparator (comparison sort)",
     "stable_sort_double": "stable_sort 10M random doubles with a lambda comparator",
     "overhead": "per call: x[i] += 1 over n floats",
+    "lecture_pipeline": "the lecture's Load -> Clean -> Extract -> Train -> Eval, stage costs 5, 3, 4, 10, 2 units "
+                        "of CPU work, every stage serial in order (Train serial)",
+    "lecture_pipeline_train_replicated": "the same pipeline with Train parallel (replicated), the other stages "
+                                         "serial in order",
+    "pipeline_overhead": "per token: source + 4 empty stages (parallel, 3 x serial in order) over int items, "
+                         "all threads, same token bound",
+    "pipeline_overhead_1thread": "per token: the same empty pipeline on one thread (par.threads(1), tbb in a "
+                                 "task_arena(1))",
+    "io_tasks": "the lecture's I/O case: 8 tasks each blocking (sleeping) 1 unit of 20 ms; trident's on a "
+                "blocking_pool of 4 (ideal 2 units), std::async a thread each, tbb::task_group on oneTBB's workers",
+    "io_tasks_beside_map": "the same 8 tasks while the calling thread runs a CPU-bound trident::par map "
+                           "(2^21 x sqrt*sin); map_slowdown = the map's time / its time alone",
+    "invoke": "per call: parallel_invoke of n empty functions (n = 2, 8)",
 }
 ORDER = list(DESCRIPTIONS)
 
@@ -88,6 +109,7 @@ def load(out_dir):
                 "traffic": entry.get("traffic"),
                 "cv": None,
                 "file": os.path.basename(path),
+                "counters": {k: entry[k] for k in COUNTERS if isinstance(entry.get(k), (int, float))},
             }
             cv = slot.get("cv")
             if cv is not None:
@@ -192,6 +214,47 @@ class Checker:
         s = base["time"] / t["time"]
         self.add(w, target, f"{s:.1f}x", s >= factor)
 
+    def model_efficiency(self, w, factor, impl="trident_par", peer="tbb"):
+        """The wall time against the model's bound (efficiency counter = model / measured); the peer's
+        efficiency is shown beside it (the same machine's noise applies to both)."""
+        target = f"{impl} efficiency >= {factor:.0%} of the model's bound"
+        t = self.get(w, impl)
+        c = t["counters"] if t else {}
+        if "efficiency" not in c or "model_seconds" not in c:
+            return self.missing(w, target, f"{impl} efficiency")
+        measured = (f"{c['efficiency']:.1%} (model {fmt_time(c['model_seconds'])} on {c.get('threads', 0):.0f} "
+                    f"threads, measured {fmt_time(t['time'])}; speedup {c.get('speedup', 0):.2f}x)")
+        p = self.get(w, peer)
+        if p and "efficiency" in p["counters"]:
+            measured += f"; {peer} {p['counters']['efficiency']:.1%}"
+        self.add(w, target, measured, c["efficiency"] >= factor)
+
+    def counter_ratio_at_most(self, w, counter, other, factor, impl="trident_par", label=None):
+        target = label or f"{impl} {counter} at most {factor:.2f}x {other}'s"
+        t, o = self.get(w, impl), self.get(w, other)
+        if not t or not o or counter not in t["counters"] or counter not in o["counters"]:
+            return self.missing(w, target, f"{impl}/{other} {counter}")
+        a, b = t["counters"][counter], o["counters"][counter]
+        ratio = a / b
+        self.add(w, target, f"{a:.1f} vs {b:.1f} ({ratio:.2f}x)", ratio <= factor)
+
+    def wall_near_ideal(self, w, impl, tolerance):
+        """Blocking tasks: the wall time in units against ceil(tasks / workers) units."""
+        target = f"{impl} wall time within {tolerance:.0%} of the ideal ceil(tasks / workers) units"
+        t = self.get(w, impl)
+        c = t["counters"] if t else {}
+        if "wall_units" not in c or "ideal_units" not in c:
+            return self.missing(w, target, f"{impl} wall_units")
+        self.add(w, target, f"{c['wall_units']:.3f} units vs ideal {c['ideal_units']:.0f} "
+                            f"({c.get('workers', 0):.0f} workers)", c["wall_units"] <= c["ideal_units"] * (1 + tolerance))
+
+    def counter_at_most(self, w, impl, counter, limit, label=None):
+        target = label or f"{impl} {counter} <= {limit}"
+        t = self.get(w, impl)
+        if not t or counter not in t["counters"]:
+            return self.missing(w, target, f"{impl} {counter}")
+        self.add(w, target, f"{t['counters'][counter]:.3f}", t["counters"][counter] <= limit)
+
     def not_slower_than(self, w, other, impl="trident_par", arg=None, factor=1 + NOISE, label=None):
         target = label or f"{impl} at least as fast as {other} (+{NOISE:.0%} noise)"
         t, o = self.get(w, impl, arg), self.get(w, other, arg)
@@ -210,8 +273,18 @@ def workload_table(w, results):
     has_traffic = any(m.get("traffic") for _, m in entries)
     has_bytes = any(m.get("bytes") for _, m in entries)
     has_cv = any(m.get("cv") is not None for _, m in entries)
+    has_model = any("efficiency" in m["counters"] for _, m in entries)
+    has_stats = any("stats_efficiency" in m["counters"] for _, m in entries)
+    has_tokens = any("ns_per_token" in m["counters"] for _, m in entries)
+    has_units = any("wall_units" in m["counters"] for _, m in entries)
+    has_map = any("map_ms" in m["counters"] for _, m in entries)
     header = ["implementation", "time"] + (["cv"] if has_cv else []) + ["items/s"]
     header += (["GB/s"] if has_bytes else []) + (["traffic GB/s"] if has_traffic else []) + ["vs seq_loop"]
+    header += ["threads", "model", "efficiency", "speedup"] if has_model else []
+    header += ["stats bound", "stats eff."] if has_stats else []
+    header += ["ns/token"] if has_tokens else []
+    header += ["workers", "ideal units", "wall units"] if has_units else []
+    header += ["map", "map alone", "map slowdown"] if has_map else []
     rows = []
     for impl, m in entries:
         row = [impl, fmt_time(m["time"])]
@@ -223,8 +296,49 @@ def workload_table(w, results):
         if has_traffic:
             row.append(fmt_gb(m.get("traffic")))
         row.append(f"{base['time'] / m['time']:.2f}x" if base else "-")
+        c = m["counters"]
+        if has_model:
+            row.append(f"{c['threads']:.0f}" if "threads" in c else "-")
+            row.append(fmt_time(c.get("model_seconds")))
+            row.append(f"{c['efficiency']:.1%}" if "efficiency" in c else "-")
+            row.append(f"{c['speedup']:.2f}x" if "speedup" in c else "-")
+        if has_stats:
+            row.append(fmt_time(c.get("stats_bound_seconds")))
+            row.append(f"{c['stats_efficiency']:.1%}" if "stats_efficiency" in c else "-")
+        if has_tokens:
+            row.append(f"{c['ns_per_token']:.1f}" if "ns_per_token" in c else "-")
+        if has_units:
+            row.append(f"{c['workers']:.0f}" if "workers" in c else "-")
+            row.append(f"{c['ideal_units']:.0f}" if "ideal_units" in c else "-")
+            row.append(f"{c['wall_units']:.3f}" if "wall_units" in c else "-")
+        if has_map:
+            row.append(f"{c['map_ms']:.2f} ms" if "map_ms" in c else "-")
+            row.append(f"{c['map_alone_ms']:.2f} ms" if "map_alone_ms" in c else "-")
+            row.append(f"{c['map_slowdown']:.2f}x" if "map_slowdown" in c else "-")
         rows.append(row)
     return table(header, rows)
+
+
+def workload_notes(w, results):
+    """Notes under a workload's table: the unit of work and the lecture's own model."""
+    notes = []
+    for (rw, i, a), m in sorted(results.items(), key=lambda x: impl_order(x[0][1])):
+        c = m["counters"]
+        if rw != w or a is not None:
+            continue
+        if "unit_us" in c and "batches" in c and not notes:
+            notes.append(f"{c['batches']:.0f} batches of 24 units, 1 unit = {c['unit_us']:.1f} us of CPU work "
+                         f"(sequential: {fmt_time(24 * c['batches'] * c['unit_us'] * 1e-6)}); model = the bound "
+                         f"set by the threads and by each serial stage (benchmarks/bench_pipeline.cpp)")
+        if "unit_us_all_threads" in c and not any(n.startswith("with all threads") for n in notes):
+            notes.append(f"with all threads running units at once a unit took {c['unit_us_all_threads']:.1f} us "
+                         f"({c['unit_us_all_threads'] / c['unit_us'] - 1:+.1%}): the machine's share of a "
+                         f"parallel row's shortfall against the model")
+        if "lecture_model_seconds" in c:
+            notes.append(f"the lecture's model, 24 + (N - 1) x 10 units (as many cores as stages): "
+                         f"{fmt_time(c['lecture_model_seconds'])}")
+            break
+    return notes
 
 
 def sweep_table(w, results):
@@ -294,6 +408,16 @@ def main():
                       label="n = 10^6: trident_par within 5% of raw tbb (auto_partitioner)")
     c.not_slower_than("overhead", "tbb_static", arg=1_000_000, factor=1.05,
                       label="n = 10^6: trident_par within 5% of raw tbb (static_partitioner)")
+    c.model_efficiency("lecture_pipeline", 0.98)
+    c.model_efficiency("lecture_pipeline_train_replicated", 0.98)
+    c.counter_ratio_at_most("pipeline_overhead", "ns_per_token", "tbb", 1.10,
+                            label="ns per token: trident_par at most 1.10x raw tbb::parallel_pipeline")
+    c.counter_ratio_at_most("pipeline_overhead_1thread", "ns_per_token", "tbb", 1.10,
+                            label="1 thread, ns per token: trident_par at most 1.10x raw tbb")
+    for impl in ("trident_blocking_pool", "trident_task_group", "trident_parallel_invoke"):
+        c.wall_near_ideal("io_tasks", impl, 0.05)
+    c.counter_at_most("io_tasks_beside_map", "trident_blocking_pool", "map_slowdown", 1.10,
+                      label="trident_blocking_pool: the par map beside the sleeping tasks at most 1.10x its time alone")
     c.rows = [r for r in c.rows if r[3] != "n/a" or any(k[0] == r[0] for k in results)]
 
     out = ["# trident benchmark summary", ""]
@@ -329,6 +453,10 @@ def main():
         if t:
             out.append(t)
             out.append("")
+            notes = workload_notes(w, results)
+            if notes:
+                out.extend(f"- {n}" for n in notes)
+                out.append("")
         s, notes = sweep_table(w, results)
         if s:
             out.append(s)
