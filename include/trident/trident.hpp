@@ -19,6 +19,10 @@
 /// | inclusive_scan, exclusive_scan             | data/scan.hpp        |
 /// | sort, stable_sort                          | data/sort.hpp        |
 /// | run_pipeline, source, stage, stage modes   | task/pipeline.hpp    |
+/// | gpu_stage, gpu_map_stage (nvcc only)       | backend/cuda/gpu_stage.cuh |
+/// | parallel_invoke                            | task/invoke.hpp      |
+/// | task_group                                 | task/task_group.hpp  |
+/// | blocking_pool (threads for blocking work)  | task/blocking_pool.hpp |
 /// | device_vector, device_span (nvcc only)     | backend/cuda/        |
 /// | TRIDENT_LAMBDA                             | lambda.hpp           |
 /// | exceptions                                 | errors.hpp           |
@@ -36,4 +40,11 @@
 #include "trident/data/scan.hpp"
 #include "trident/data/sort.hpp"
 
+#include "trident/task/blocking_pool.hpp"
+#include "trident/task/invoke.hpp"
 #include "trident/task/pipeline.hpp"
+#include "trident/task/task_group.hpp"
+
+#if defined(__CUDACC__)
+#  include "trident/backend/cuda/gpu_stage.cuh"
+#endif
