@@ -1,9 +1,9 @@
 // trident::run_pipeline: order of in-order stages, completeness of out-of-order ones, the token
 // bound, exceptions from every stage position, cancellation, stage concurrency limits, statistics,
-// and the policies (seq, par and its options, automatic).
+// under every CPU policy of common/cpu_policies.hpp (seq, par and its options, automatic).
 
+#include "common/cpu_policies.hpp"
 #include "trident/task/pipeline.hpp"
-#include "trident/trident.hpp"
 
 #include <catch2/catch.hpp>
 #include <oneapi/tbb/global_control.h>
@@ -24,28 +24,6 @@
 #include <vector>
 
 namespace {
-
-trident::cpu_cores& pipeline_cores()
-{
-    static trident::cpu_cores cores(3);
-    return cores;
-}
-
-/// Calls body(policy) for every policy a pipeline runs under, with its name in INFO.
-template <class Body>
-void for_each_pipeline_policy(Body&& body)
-{
-    auto run = [&](const std::string& name, const auto& policy) {
-        INFO("policy: " << name);
-        body(policy);
-    };
-    run("seq", trident::seq);
-    run("par", trident::par);
-    for (int t : {1, 2, 3, 8})
-        run("par.threads(" + std::to_string(t) + ")", trident::par.threads(t));
-    run("automatic", trident::automatic);
-    run("par.on(cpu_cores(3))", trident::par.on(pipeline_cores()));
-}
 
 /// A source of the integers [0, n).
 auto count_to(int n)
@@ -111,7 +89,7 @@ private:
 
 TEST_CASE("serial in-order stages see the items in source order", "[pipeline][cpu]")
 {
-    for_each_pipeline_policy([](const auto& policy) {
+    trident_test::for_each_cpu_policy([](const auto& policy) {
         for (int n : {0, 1, 2, 3, 7, 200}) {
             INFO("items: " << n);
             std::vector<int> seen_in_order, seen_after_parallel;
@@ -146,7 +124,7 @@ TEST_CASE("serial in-order stages see the items in source order", "[pipeline][cp
 
 TEST_CASE("out-of-order and parallel stages see every item exactly once", "[pipeline][cpu]")
 {
-    for_each_pipeline_policy([](const auto& policy) {
+    trident_test::for_each_cpu_policy([](const auto& policy) {
         const int n = 500;
         std::vector<int> hits(n, 0);
         std::atomic<int> parallel_calls{0};
@@ -167,7 +145,7 @@ TEST_CASE("items alive at once never exceed max_tokens", "[pipeline][cpu]")
 {
     // The source counts an item alive when it makes it, the last stage dead when it is done with it.
     for (std::size_t tokens : {1, 2, 3, 7}) {
-        for_each_pipeline_policy([&](const auto& policy) {
+        trident_test::for_each_cpu_policy([&](const auto& policy) {
             INFO("max_tokens: " << tokens);
             std::atomic<int> alive{0}, peak{0};
             const auto stats = trident::run_pipeline(
@@ -199,7 +177,7 @@ TEST_CASE("the default token bound is four per thread", "[pipeline][cpu]")
 {
     auto noop = trident::stage(trident::serial_in_order, [](int) {});
     REQUIRE(trident::run_pipeline(trident::par.threads(3), trident::source(count_to(10)), noop).max_tokens == 12);
-    REQUIRE(trident::run_pipeline(trident::par.on(pipeline_cores()), trident::source(count_to(10)), noop).max_tokens == 12);
+    REQUIRE(trident::run_pipeline(trident::par.on(trident_test::test_cores()), trident::source(count_to(10)), noop).max_tokens == 8);
     REQUIRE(trident::run_pipeline(trident::seq, trident::source(count_to(10)), noop).max_tokens == 1);
 }
 
@@ -209,7 +187,7 @@ TEST_CASE("an exception from any stage stops the source, drops the items in flig
     // Positions: 0 the source, 1 a serial stage, 2 a parallel stage, 3 the last stage.  The source
     // never runs dry: the run ends only because of the exception.
     for (int thrower = 0; thrower <= 3; ++thrower) {
-        for_each_pipeline_policy([&](const auto& policy) {
+        trident_test::for_each_cpu_policy([&](const auto& policy) {
             INFO("throwing stage: " << thrower);
             constexpr int fail_at = 40;
             std::atomic<int> made{0};
@@ -248,7 +226,7 @@ TEST_CASE("an exception from any stage stops the source, drops the items in flig
 
 TEST_CASE("a stop token stops a run cleanly", "[pipeline][cpu][cancel]")
 {
-    for_each_pipeline_policy([](const auto& policy) {
+    trident_test::for_each_cpu_policy([](const auto& policy) {
         std::stop_source stop;
         std::atomic<int> processed{0};
         REQUIRE(tracked::live == 0);
@@ -289,7 +267,7 @@ TEST_CASE("a stop token stops a run cleanly", "[pipeline][cpu][cancel]")
 
 TEST_CASE("serial stages may keep state; a parallel stage with a mutable function is refused", "[pipeline][cpu][errors]")
 {
-    for_each_pipeline_policy([](const auto& policy) {
+    trident_test::for_each_cpu_policy([](const auto& policy) {
         std::vector<long long> running;
         trident::run_pipeline(policy, trident::source(count_to(100)),
                               trident::stage(trident::serial_in_order,
@@ -312,7 +290,7 @@ TEST_CASE("serial stages may keep state; a parallel stage with a mutable functio
 
 TEST_CASE("move-only items flow through every stage", "[pipeline][cpu]")
 {
-    for_each_pipeline_policy([](const auto& policy) {
+    trident_test::for_each_cpu_policy([](const auto& policy) {
         long long sum = 0;
         trident::run_pipeline(policy, trident::source([i = 0]() mutable -> std::optional<std::unique_ptr<int>> {
                                   if (i == 50)
@@ -358,7 +336,7 @@ TEST_CASE("statistics: items, busy time, utilisation and the bounding stage", "[
 {
     using namespace std::chrono;
     const int n = 40;
-    for_each_pipeline_policy([&](const auto& policy) {
+    trident_test::for_each_cpu_policy([&](const auto& policy) {
         const auto stats = trident::run_pipeline(
             policy, trident::source("load", count_to(n)),
             trident::stage("light", trident::parallel, [](int x) { return x; }),
@@ -414,9 +392,9 @@ TEST_CASE("unnamed stages are numbered in the statistics", "[pipeline][cpu][stat
 TEST_CASE("a parallel stage's limit is never exceeded, and is reached", "[pipeline][cpu][limit]")
 {
     // Eight threads even on a two-core machine, so that a limit below the thread count means something.
-    // (Last in this file: oneTBB warns about arenas larger than the worker limit once a
-    // global_control has changed it.)
-    const tbb::global_control allow(tbb::global_control::max_allowed_parallelism, 8);
+    // Kept until exit: once a global_control has changed the worker limit, oneTBB warns about every
+    // arena larger than the limit it finds afterwards.
+    static const tbb::global_control allow(tbb::global_control::max_allowed_parallelism, 8);
     for (int limit : {1, 2, 3}) {
         INFO("limit: " << limit);
         std::atomic<int> inside{0}, peak{0};
