@@ -23,6 +23,7 @@
 /// | parallel_invoke                            | task/invoke.hpp      |
 /// | task_group                                 | task/task_group.hpp  |
 /// | blocking_pool (threads for blocking work)  | task/blocking_pool.hpp |
+/// | explain (why a region got its speedup)     | explain/explain.hpp  |
 /// | device_vector, device_span (nvcc only)     | backend/cuda/        |
 /// | TRIDENT_LAMBDA                             | lambda.hpp           |
 /// | exceptions                                 | errors.hpp           |
@@ -44,6 +45,8 @@
 #include "trident/task/invoke.hpp"
 #include "trident/task/pipeline.hpp"
 #include "trident/task/task_group.hpp"
+
+#include "trident/explain/explain.hpp"
 
 #if defined(__CUDACC__)
 #  include "trident/backend/cuda/gpu_stage.cuh"

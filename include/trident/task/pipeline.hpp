@@ -62,6 +62,7 @@
 
 #include "trident/backend/tbb/executor.hpp"
 #include "trident/cpu_cores.hpp"
+#include "trident/detail/recorder.hpp"
 #include "trident/detail/ticks.hpp"
 #include "trident/detail/tsan.hpp"
 #include "trident/policy.hpp"
@@ -77,7 +78,9 @@
 #include <cstdint>
 #include <functional>
 #include <iomanip>
+#include <iterator>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <ostream>
 #include <semaphore>
@@ -387,7 +390,9 @@ template <class... Ts> struct slot_value<type_list<Ts...>> {
 
 // Reading the clock twice per call costs about as much as oneTBB's own scheduling of an empty
 // stage, so calls that took less than timed_always_ticks (about 1 us) are timed one in
-// sampled_every, and the busy time is scaled up from the timed calls.
+// sampled_every, and the busy time is scaled up from the timed calls.  While a trident::explain
+// region records (explain/explain.hpp), every call is timed and handed to the recorder as an
+// event; otherwise the recorder costs one relaxed load per call.
 inline constexpr std::uint64_t timed_always_ticks = 2048;
 inline constexpr std::uint64_t sampled_every = 16;
 
@@ -401,17 +406,23 @@ struct stage_counter {
     std::uint64_t last_ticks = 0;
 
     /// Calls f() and counts the call (timing it when the sampling rule says so), unless f returns
-    /// false (the source's last call, which made no item).
+    /// false (the source's last call, which made no item).  While a trident::explain region
+    /// records, every call is timed and recorded as an event under `label`.
     template <class F>
-    void count(F&& f)
+    void count(std::uint32_t label, F&& f)
     {
-        if (last_ticks >= timed_always_ticks || items % sampled_every == 0) {
+        const bool record = recorder::active();
+        if (record || last_ticks >= timed_always_ticks || items % sampled_every == 0) {
             const std::uint64_t t0 = ticks();
             if (f()) {
                 last_ticks = ticks() - t0;
                 busy_ticks += last_ticks;
                 ++timed;
                 ++items;
+                if (record) [[unlikely]]
+                    record_event(label, t0, t0 + last_ticks);
+            } else if (record) [[unlikely]] {
+                record_event(label, t0, ticks());
             }
         } else if (f()) {
             ++items;
@@ -447,6 +458,8 @@ public:
         t1_ = std::chrono::steady_clock::now();
     }
     [[nodiscard]] double wall_seconds() const { return std::chrono::duration<double>(t1_ - t0_).count(); }
+    [[nodiscard]] std::uint64_t begin_ticks() const noexcept { return ticks0_; }
+    [[nodiscard]] std::uint64_t end_ticks() const noexcept { return ticks1_; }
     [[nodiscard]] double seconds(std::uint64_t t) const
     {
         const std::uint64_t wall_ticks = ticks1_ - ticks0_;
@@ -479,6 +492,33 @@ private:
     std::counting_semaphore<> places_;
 };
 
+// ---- recording for trident::explain ----------------------------------------------------------
+
+/// A finished run's statistics and its span in ticks(), kept while an explain region records.
+struct recorded_pipeline {
+    pipeline_stats stats;
+    std::uint64_t begin_ticks = 0;
+    std::uint64_t end_ticks = 0;
+};
+
+/// The runs recorded in the current region; guarded by recorder::instance().mutex().
+inline std::vector<recorded_pipeline>& recorded_pipelines()
+{
+    static std::vector<recorded_pipeline> runs;
+    return runs;
+}
+
+/// Hands a finished run to the recorder (called only while recording()).
+inline void record_pipeline(const pipeline_stats& stats, const run_clock& clock) noexcept
+{
+    try {
+        const std::lock_guard lock(recorder::instance().mutex());
+        if (recorder::active())
+            recorded_pipelines().push_back({stats, clock.begin_ticks(), clock.end_ticks()});
+    } catch (...) { // out of memory: the explanation lacks this run's statistics
+    }
+}
+
 // ---- the run ----------------------------------------------------------------------------------
 
 // For ThreadSanitizer only: the caller releases it after building the filters, and every filter
@@ -503,12 +543,15 @@ public:
     pipeline_run(pipeline_source<Source>& source, std::tuple<pipeline_stage<Stages>&...> stages)
         : source_(source), stages_(stages)
     {
+        std::fill(std::begin(labels_), std::end(labels_), std::uint32_t{label_stage});
     }
 
     pipeline_stats run_seq(const pipeline_options& options)
     {
         check_modes(std::make_index_sequence<stage_count>{});
         pipeline_stats stats = make_stats(1, 1);
+        if (recording())
+            intern_labels(stats);
         slot item;
         run_clock clock;
         bool cancelled = false;
@@ -525,7 +568,10 @@ public:
             }
         }
         clock.stop();
-        return finish(stats, clock, cancelled, &item, 1);
+        finish(stats, clock, cancelled, &item, 1);
+        if (recording())
+            record_pipeline(stats, clock);
+        return stats;
     }
 
     pipeline_stats run_par(const par_policy& policy, const pipeline_options& options)
@@ -537,6 +583,8 @@ public:
         const std::size_t max_tokens =
             options.max_tokens > 0 ? options.max_tokens : static_cast<std::size_t>(threads) * 4;
         pipeline_stats stats = make_stats(threads, max_tokens);
+        if (recording())
+            intern_labels(stats);
 
         slots_ = std::make_unique<slot[]>(max_tokens);
         slot_count_ = max_tokens;
@@ -562,7 +610,10 @@ public:
             run();
         clock.stop();
         edges.join(); // before reading the slots' counters (again on exit, for the throwing path)
-        return finish(stats, clock, context.is_group_execution_cancelled(), slots_.get(), slot_count_);
+        finish(stats, clock, context.is_group_execution_cancelled(), slots_.get(), slot_count_);
+        if (recording())
+            record_pipeline(stats, clock);
+        return stats;
     }
 
 private:
@@ -596,6 +647,13 @@ private:
          ...);
     }
 
+    // The stages' names as recorder labels (once per run, only while a region records).
+    void intern_labels(const pipeline_stats& stats)
+    {
+        for (std::size_t k = 0; k <= stage_count; ++k)
+            labels_[k] = recorder::instance().intern(stats.stages[k].name);
+    }
+
     pipeline_stats& finish(pipeline_stats& stats, const run_clock& clock, bool cancelled, const slot* slots,
                            std::size_t slot_count) const
     {
@@ -618,7 +676,7 @@ private:
     bool produce(slot& item)
     {
         bool made_one = false;
-        item.counters[0].count([&] {
+        item.counters[0].count(labels_[0], [&] {
             std::optional<std::variant_alternative_t<1, value_type>> made = source_.fn();
             if (made) {
                 item.value.template emplace<1>(std::move(*made));
@@ -643,7 +701,7 @@ private:
             else
                 return std::invoke(st.fn, std::move(input));
         };
-        item.counters[K + 1].count([&] {
+        item.counters[K + 1].count(labels_[K + 1], [&] {
             if constexpr (K + 1 == stage_count) {
                 call();
                 item.value.template emplace<0>(); // the item's memory is free from here on
@@ -788,6 +846,7 @@ private:
     std::size_t slot_count_ = 0;
     std::size_t next_slot_ = 0;
     tsan_fork_join* edges_ = nullptr;
+    std::uint32_t labels_[stage_count + 1] = {}; ///< recorder labels of the source and stages
 };
 
 template <class T> inline constexpr bool is_pipeline_source_v = false;

@@ -8,6 +8,10 @@
 //                                        returns std::optional (empty for n == 0)
 //   for_tasks(count, task)               task(k) for k in [0, count), each its own task, no cutoff
 //   invoke(f, g)                         f() and g(), possibly at once
+// Every body call is wrapped in a detail::event_scope (detail/recorder.hpp): recorded while a
+// trident::explain region runs, one relaxed load otherwise.
+
+#include "trident/detail/recorder.hpp"
 
 #include <cstddef>
 #include <optional>
@@ -25,8 +29,10 @@ struct seq_executor {
     template <class Body>
     void for_chunks(std::size_t n, Body&& body) const
     {
-        if (n > 0)
+        if (n > 0) {
+            const event_scope event(label_for_chunks);
             body(std::size_t{0}, n);
+        }
     }
 
     template <class Chunk, class Combine>
@@ -35,20 +41,27 @@ struct seq_executor {
     {
         if (n == 0)
             return std::nullopt;
+        const event_scope event(label_reduce);
         return chunk(std::size_t{0}, n);
     }
 
     template <class Task>
     void for_tasks(std::size_t count, Task&& task) const
     {
-        for (std::size_t k = 0; k < count; ++k)
+        for (std::size_t k = 0; k < count; ++k) {
+            const event_scope event(label_task);
             task(k);
+        }
     }
 
     template <class F, class G>
     void invoke(F&& f, G&& g) const
     {
-        std::forward<F>(f)();
+        {
+            const event_scope event(label_invoke);
+            std::forward<F>(f)();
+        }
+        const event_scope event(label_invoke);
         std::forward<G>(g)();
     }
 };

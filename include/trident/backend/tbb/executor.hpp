@@ -11,6 +11,7 @@
 // few hundred expensive elements still run in parallel; the constants are in inline_cutoff.
 
 #include "trident/cpu_cores.hpp"
+#include "trident/detail/recorder.hpp"
 #include "trident/detail/ticks.hpp"
 #include "trident/detail/tsan.hpp"
 #include "trident/policy.hpp"
@@ -102,13 +103,17 @@ public:
     void for_chunks(std::size_t n, Body&& body) const
     {
         using key = std::remove_cvref_t<Body>;
-        const std::size_t start = decide<key>(n, [&](std::size_t b, std::size_t e) { body(b, e); });
+        const std::size_t start = decide<key>(n, [&](std::size_t b, std::size_t e) {
+            const event_scope event(label_for_chunks);
+            body(b, e);
+        });
         if (start < n) {
             tsan_fork_join edges;
             in_arena([&] {
                 tbb::parallel_for(tbb::blocked_range<std::size_t>(start, n, effective_grain<key>(n - start)),
                                   [&](const tbb::blocked_range<std::size_t>& r) {
                                       const tsan_fork_join::body_scope scope(edges);
+                                      const event_scope event(label_for_chunks);
                                       body(r.begin(), r.end());
                                   });
             }, edges);
@@ -123,6 +128,7 @@ public:
         std::optional<T> head;
         using key = std::remove_cvref_t<Chunk>;
         const std::size_t start = decide<key>(n, [&](std::size_t b, std::size_t e) {
+            const event_scope event(label_reduce);
             head = head ? combine(std::move(*head), chunk(b, e)) : std::optional<T>(chunk(b, e));
         });
         if (start >= n)
@@ -138,7 +144,7 @@ public:
             grain = (count + max_chunks - 1) / max_chunks;
         const std::size_t chunks = (count + grain - 1) / grain;
         std::vector<std::optional<T>> partial(chunks);
-        for_tasks(chunks, [&](std::size_t k) {
+        run_tasks(chunks, label_reduce, [&](std::size_t k) {
             const std::size_t b = start + k * grain;
             partial[k].emplace(chunk(b, std::min(n, b + grain)));
         });
@@ -150,9 +156,33 @@ public:
     template <class Task>
     void for_tasks(std::size_t count, Task&& task) const
     {
+        run_tasks(count, label_task, task);
+    }
+
+    template <class F, class G>
+    void invoke(F&& f, G&& g) const
+    {
+        tsan_fork_join edges;
+        auto marked = [&edges](auto& fn) {
+            return [&edges, &fn] {
+                const tsan_fork_join::body_scope scope(edges);
+                const event_scope event(label_invoke);
+                fn();
+            };
+        };
+        in_arena([&] { tbb::parallel_invoke(marked(f), marked(g)); }, edges);
+    }
+
+private:
+    // for_tasks, each task call recorded (when a region records) under `label`.
+    template <class Task>
+    void run_tasks(std::size_t count, std::uint32_t label, Task&& task) const
+    {
         if (count == 1 || concurrency() == 1) {
-            for (std::size_t k = 0; k < count; ++k)
+            for (std::size_t k = 0; k < count; ++k) {
+                const event_scope event(label);
                 task(k);
+            }
             return;
         }
         // Each task is isolated: a thread waiting inside one (for nested parallel work, say) takes no
@@ -163,28 +193,16 @@ public:
                               [&](const tbb::blocked_range<std::size_t>& r) {
                                   const tsan_fork_join::body_scope scope(edges);
                                   tbb::this_task_arena::isolate([&] {
-                                      for (std::size_t k = r.begin(); k < r.end(); ++k)
+                                      for (std::size_t k = r.begin(); k < r.end(); ++k) {
+                                          const event_scope event(label);
                                           task(k);
+                                      }
                                   });
                               },
                               tbb::simple_partitioner{});
         }, edges);
     }
 
-    template <class F, class G>
-    void invoke(F&& f, G&& g) const
-    {
-        tsan_fork_join edges;
-        auto marked = [&edges](auto& fn) {
-            return [&edges, &fn] {
-                const tsan_fork_join::body_scope scope(edges);
-                fn();
-            };
-        };
-        in_arena([&] { tbb::parallel_invoke(marked(f), marked(g)); }, edges);
-    }
-
-private:
     template <class F>
     void in_arena(F&& f, tsan_fork_join& edges) const
     {
@@ -193,6 +211,7 @@ private:
             ~join_on_exit() { edges.join(); }
         } joined{edges};
         edges.fork();
+        const event_scope span(label_parallel_call); // for trident::explain: "inside a parallel call"
         if (cores_)
             cores_->execute(f);
         else

@@ -1,0 +1,251 @@
+#pragma once
+// The process-wide recorder behind trident::explain (explain/explain.hpp): while an explain()
+// region runs, every body call of the executors and every pipeline stage call is recorded as an
+// event {thread, begin ticks, end ticks, label}.
+//
+// Cost when nothing records: one relaxed atomic load per body call (event_scope's constructor)
+// and one branch in its destructor.  While recording: two tick reads, one uncontended atomic
+// exchange and a vector push per call, into a buffer of the calling thread's own (registered
+// under a mutex on the thread's first event of a recording, never locked per event).
+//
+// Ordering: events written by a worker inside a parallel call are read by the explain caller
+// after the call returned, ordered by the executor's fork/join (and its TSan edges).  Each
+// buffer also carries an atomic flag that its writer and the collector take, so that a thread
+// outside the region (running trident work of its own while a region records) can never write a
+// buffer while the collector reads it: such a late event is dropped.
+
+#include "trident/detail/ticks.hpp"
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace trident::detail {
+
+/// One recorded call: begin and end in ticks(), its label (an index into recorder::labels).
+struct recorded_event {
+    std::uint64_t begin = 0;
+    std::uint64_t end = 0;
+    std::uint32_t label = 0;
+};
+
+/// The labels the executors use; stage names are interned after these.
+enum fixed_label : std::uint32_t {
+    label_for_chunks = 0,
+    label_reduce = 1,
+    label_task = 2,
+    label_invoke = 3,
+    label_stage = 4, ///< a pipeline stage whose name was not interned (the run began before recording)
+    /// Not a body call: the span of one parallel call, from the fork to the join, recorded by the
+    /// thread that made the call (the time between is "inside a parallel call").
+    label_parallel_call = 5,
+};
+
+/// One thread's events of the current recording.
+struct thread_events {
+    std::atomic<bool> held{false}; ///< taken by the writer per event and by the collector
+    bool open = false;             ///< accepting events (read and written only while held)
+    int worker = 0;
+    std::vector<recorded_event> events;
+
+    void hold() noexcept
+    {
+        while (held.exchange(true, std::memory_order_acquire)) {
+        }
+    }
+    void release() noexcept { held.store(false, std::memory_order_release); }
+
+    void push(const recorded_event& e) noexcept
+    {
+        if (held.exchange(true, std::memory_order_acquire))
+            return; // the collector has it: the recording is over
+        if (open) {
+            try {
+                events.push_back(e);
+            } catch (...) { // out of memory: the event is lost, the program is not
+            }
+        }
+        release();
+    }
+};
+
+/// Set while a region records; at namespace scope (constant-initialised) so that checking it is
+/// one relaxed load, with no guard of a function-local static.
+inline std::atomic<bool> recorder_active{false};
+/// Bumped by every recording's start: a thread's cached buffer belongs to the recording whose
+/// generation it names.
+inline std::atomic<std::uint64_t> recorder_generation{0};
+
+class recorder {
+public:
+    static recorder& instance()
+    {
+        static recorder r;
+        return r;
+    }
+
+    /// True while a region records: the one check on the path of every body call.
+    [[nodiscard]] static bool active() noexcept { return recorder_active.load(std::memory_order_relaxed); }
+    [[nodiscard]] static std::uint64_t generation() noexcept
+    {
+        return recorder_generation.load(std::memory_order_relaxed);
+    }
+
+    std::mutex& mutex() noexcept { return mutex_; }
+
+    /// The calling thread's buffer for the current recording, registering the thread (and giving
+    /// it the next worker ordinal) on its first event.
+    thread_events* this_thread() noexcept
+    {
+        const std::uint64_t gen = generation();
+        if (cache().generation == gen && cache().buffer)
+            return cache().buffer;
+        try {
+            const std::lock_guard lock(mutex_);
+            if (!active() || generation() != gen)
+                return nullptr;
+            return register_locked(gen);
+        } catch (...) {
+            return nullptr;
+        }
+    }
+
+    /// A label's index, adding it on first use (under the mutex: once per pipeline run).
+    std::uint32_t intern(const std::string& name)
+    {
+        const std::lock_guard lock(mutex_);
+        auto [it, added] = label_ids_.try_emplace(name, static_cast<std::uint32_t>(labels_.size()));
+        if (added)
+            labels_.push_back(name);
+        return it->second;
+    }
+
+    /// Starts a recording with the calling thread as worker 0; false when one is already running.
+    bool start()
+    {
+        const std::lock_guard lock(mutex_);
+        if (active())
+            return false;
+        registered_.clear();
+        const std::uint64_t gen = recorder_generation.fetch_add(1, std::memory_order_relaxed) + 1;
+        register_locked(gen); // reserves its buffer first: worker 0 (may throw std::bad_alloc)
+        recorder_active.store(true, std::memory_order_release);
+        return true;
+    }
+
+    struct collected {
+        std::vector<std::vector<recorded_event>> per_worker; ///< index = worker ordinal
+        std::vector<std::string> labels;
+    };
+
+    /// Ends the recording and takes every registered thread's events.
+    collected stop()
+    {
+        collected out;
+        const std::lock_guard lock(mutex_);
+        recorder_active.store(false, std::memory_order_release);
+        out.per_worker.resize(registered_.size());
+        for (std::size_t w = 0; w < registered_.size(); ++w) {
+            thread_events* b = registered_[w];
+            b->hold();
+            b->open = false;
+            out.per_worker[w] = std::move(b->events);
+            b->events = {};
+            b->release();
+        }
+        registered_.clear();
+        out.labels = labels_;
+        return out;
+    }
+
+private:
+    struct thread_cache {
+        std::uint64_t generation = 0;
+        thread_events* buffer = nullptr;
+    };
+
+    static thread_cache& cache() noexcept
+    {
+        thread_local thread_cache c;
+        return c;
+    }
+
+    // The calling thread's buffer, opened for recording `gen` under the next worker ordinal.
+    thread_events* register_locked(std::uint64_t gen)
+    {
+        thread_cache& c = cache();
+        if (!c.buffer) {
+            all_.push_back(std::make_unique<thread_events>());
+            c.buffer = all_.back().get();
+        }
+        registered_.reserve(registered_.size() + 1);
+        thread_events* b = c.buffer;
+        b->hold();
+        b->events.clear();
+        b->open = true;
+        b->worker = static_cast<int>(registered_.size());
+        b->release();
+        registered_.push_back(b);
+        c.generation = gen;
+        return b;
+    }
+
+    recorder() : labels_{"for_chunks", "reduce", "task", "invoke", "stage", "parallel call"}
+    {
+        for (std::uint32_t k = 0; k < labels_.size(); ++k)
+            label_ids_.emplace(labels_[k], k);
+    }
+
+    std::mutex mutex_;
+    std::deque<std::unique_ptr<thread_events>> all_; ///< one per thread that ever recorded, kept
+    std::vector<thread_events*> registered_;         ///< this recording's, by worker ordinal
+    std::vector<std::string> labels_;
+    std::map<std::string, std::uint32_t> label_ids_;
+};
+
+/// Records the enclosing scope as one event when a region records; otherwise one relaxed load.
+class event_scope {
+public:
+    explicit event_scope(std::uint32_t label) noexcept
+    {
+        if (recorder::active()) [[unlikely]]
+            start(label);
+    }
+    ~event_scope()
+    {
+        if (buffer_) [[unlikely]]
+            buffer_->push({begin_, ticks(), label_});
+    }
+    event_scope(const event_scope&) = delete;
+    event_scope& operator=(const event_scope&) = delete;
+
+private:
+    void start(std::uint32_t label) noexcept
+    {
+        buffer_ = recorder::instance().this_thread();
+        label_ = label;
+        begin_ = ticks();
+    }
+
+    thread_events* buffer_ = nullptr;
+    std::uint64_t begin_ = 0;
+    std::uint32_t label_ = 0;
+};
+
+/// Records one event that the caller timed itself (the pipeline's stage counters).
+inline void record_event(std::uint32_t label, std::uint64_t begin, std::uint64_t end) noexcept
+{
+    if (thread_events* b = recorder::instance().this_thread())
+        b->push({begin, end, label});
+}
+
+/// Whether a region records (for the pipeline's one-per-run work: interning stage names).
+inline bool recording() noexcept { return recorder::active(); }
+
+} // namespace trident::detail
