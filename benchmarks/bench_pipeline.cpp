@@ -33,7 +33,8 @@
 //   Train replicated: the serial Load gives 5 N + 19 units, the cores 24 N / P.
 //   seq_loop and trident_seq run on one thread: 24 N units.
 // Counters: efficiency = model_seconds / measured wall time (1 = the bound reached; the issue's
-// target is 0.98); speedup = sequential time (24 N units) / measured wall time.  trident's runs
+// target is 0.98); speedup = sequential time (24 N units) / measured wall time; ideal_speedup =
+// sequential time / model_seconds; util_<stage> (trident's rows) = the stage's utilisation.  trident's runs
 // also report the bound the library derives from its own per-stage busy times
 // (pipeline_stats::bound(): stats_bound_seconds) and its efficiency against it (stats_efficiency):
 // the same kind of model from measured stage times instead of calibrated units.
@@ -47,6 +48,7 @@
 // repetition gets is up to oneTBB's thread wake-ups, for trident and tbb alike: the 1-thread rows
 // are the stable comparison.
 #include "common.hpp"
+#include "work_units.hpp"
 
 #include <trident/trident.hpp>
 
@@ -68,70 +70,10 @@
 
 namespace {
 
-// ---- the unit of work -------------------------------------------------------------------------
-
-/// `steps` dependent xorshift-multiply steps from x: CPU work that cannot be skipped or overlapped.
-inline std::uint64_t spin(std::uint64_t x, std::uint64_t steps)
-{
-    for (std::uint64_t i = 0; i < steps; ++i) {
-        x ^= x >> 29;
-        x *= 0xBF58476D1CE4E5B9ULL;
-    }
-    return x;
-}
-
-constexpr double unit_target_seconds = 50e-6;
-constexpr int calibration_units = 100; // a unit's duration is timed over this many
-
-struct calibration {
-    std::uint64_t steps_per_unit;
-    double unit_seconds; // measured
-};
-
-double seconds_since(std::chrono::steady_clock::time_point t0)
-{
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
-/// The best of five timings of `steps` steps (the least disturbed one).
-double time_steps(std::uint64_t steps)
-{
-    double best = std::numeric_limits<double>::infinity();
-    for (int k = 0; k < 5; ++k) {
-        const auto t0 = std::chrono::steady_clock::now();
-        benchmark::DoNotOptimize(spin(0x1234567ULL + static_cast<std::uint64_t>(k), steps));
-        best = std::min(best, seconds_since(t0));
-    }
-    return best;
-}
-
-const calibration& unit()
-{
-    static const calibration c = [] {
-        // About 0.2 s of work first, so that the core runs at the clock it keeps under load.
-        benchmark::DoNotOptimize(spin(1, std::uint64_t{1} << 27));
-        constexpr std::uint64_t probe = 1u << 21;
-        const double per_step = time_steps(probe) / static_cast<double>(probe);
-        const auto steps = static_cast<std::uint64_t>(std::llround(unit_target_seconds / per_step));
-        return calibration{steps, time_steps(steps * calibration_units) / calibration_units};
-    }();
-    return c;
-}
-
-/// The unit's duration while every thread runs units at once (all cores busy: the clock may drop,
-/// caches and the memory bus are shared).  The model uses the one-thread duration; this one tells
-/// how much of a parallel run's shortfall is the machine's rather than the scheduler's.
-double unit_seconds_all_threads(int threads)
-{
-    std::vector<double> each(static_cast<std::size_t>(threads));
-    std::vector<std::thread> workers;
-    for (std::size_t k = 0; k < each.size(); ++k)
-        workers.emplace_back(
-            [&each, k] { each[k] = time_steps(unit().steps_per_unit * calibration_units) / calibration_units; });
-    for (auto& w : workers)
-        w.join();
-    return std::accumulate(each.begin(), each.end(), 0.0) / static_cast<double>(each.size());
-}
+using bench::seconds_since;
+using bench::spin;
+using bench::unit;
+using bench::unit_seconds_all_threads;
 
 // ---- the lecture's pipeline -------------------------------------------------------------------
 
@@ -249,6 +191,7 @@ void lecture_benchmark(benchmark::State& state, int threads, const std::array<bo
 {
     const double u = unit().unit_seconds;
     double wall = 0, stats_bound = 0, stats_efficiency = 0;
+    std::vector<std::pair<std::string, double>> utilisation; // per stage, summed over iterations
     bool has_stats = false;
     std::uint64_t sum = 0;
     for (auto _ : state) {
@@ -260,6 +203,11 @@ void lecture_benchmark(benchmark::State& state, int threads, const std::array<bo
             has_stats = true;
             stats_bound += stats->bound().seconds;
             stats_efficiency += stats->efficiency();
+            utilisation.resize(stats->stages.size());
+            for (std::size_t k = 0; k < stats->stages.size(); ++k) {
+                utilisation[k].first = stats->stages[k].name;
+                utilisation[k].second += stats->stages[k].utilisation;
+            }
         }
     }
     if (sum != reference_checksum()) {
@@ -278,12 +226,26 @@ void lecture_benchmark(benchmark::State& state, int threads, const std::array<bo
     state.counters["model_seconds"] = model;
     state.counters["efficiency"] = model / measured;
     state.counters["speedup"] = sequential / measured;
+    state.counters["ideal_speedup"] = sequential / model; // what the model allows on these threads
     if (lecture_model)
         state.counters["lecture_model_seconds"] =
             (batch_units + static_cast<double>(batches - 1) * cost[3]) * u;
     if (has_stats) {
         state.counters["stats_bound_seconds"] = stats_bound / iterations;
         state.counters["stats_efficiency"] = stats_efficiency / iterations;
+        for (const auto& [stage, sum_of_utilisation] : utilisation) // util_load ... util_eval
+            state.counters["util_" + stage] = sum_of_utilisation / iterations;
+        // One run more under trident::explain: its sentence (why the speedup falls short of the
+        // threads) is the row's label, the report's "why" column.
+        // Explained once per benchmark (each has its own Body type) and process, so that every
+        // repetition carries the same label.
+        static std::optional<std::string> explained;
+        if (!explained) {
+            trident::explain_options options;
+            options.sequential_seconds = sequential;
+            explained = trident::explain([&] { body(sum); }, options).why();
+        }
+        state.SetLabel(*explained);
     }
     state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) * static_cast<std::int64_t>(batches));
 }

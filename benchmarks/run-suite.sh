@@ -35,20 +35,61 @@ if [[ ${#binaries[@]} -eq 0 ]]; then
   exit 2
 fi
 
+# The JSON keeps every repetition and the aggregates (the console shows the aggregates only): the
+# summary reads the medians, the report also the repetitions' labels (the aggregates carry none).
 defaults=(--benchmark_repetitions=3 --benchmark_enable_random_interleaving=true
-          --benchmark_report_aggregates_only=true)
+          --benchmark_display_aggregates_only=true)
+# Progress: benchmarks finished / benchmarks in all, the current binary and benchmark, and the
+# time elapsed, on one line rewritten in place on a terminal (a line per benchmark otherwise).
+total=0
+for bin in "${binaries[@]}"; do
+  count=$("$bin" --benchmark_list_tests=true "$@" 2>/dev/null | grep -c . || true)
+  total=$((total + count))
+done
+finished=0
+suite_start=$SECONDS
+progress() { # $1: binary, $2: what is running or was last finished
+  local line
+  line=$(printf '[%d/%d benchmarks, %dm%02ds] %s: %s' "$finished" "$total" \
+    $(((SECONDS - suite_start) / 60)) $(((SECONDS - suite_start) % 60)) "$1" "$2")
+  if [[ -t 1 ]]; then printf '\r\033[K%s' "${line:0:$(( $(tput cols 2>/dev/null || echo 120) - 1 ))}"; else printf '%s\n' "$line"; fi
+}
+
 status=0
 for bin in "${binaries[@]}"; do
   name=$(basename "$bin")
   rm -f "$out_dir/$name.json"
-  printf '== %s ... ' "$name"
+  : >"$out_dir/$name.log"
   start=$SECONDS
-  if "$bin" "${defaults[@]}" "$@" --benchmark_out="$out_dir/$name.json" --benchmark_out_format=json \
-       >"$out_dir/$name.log" 2>&1; then
-    printf 'done in %ds\n' $((SECONDS - start))
+  progress "$name" "starting"
+  # The console output goes to the log; each benchmark's last line (its median, or its only row)
+  # advances the progress count.
+  set +e
+  "$bin" "${defaults[@]}" "$@" --benchmark_out="$out_dir/$name.json" --benchmark_out_format=json 2>&1 |
+    while IFS= read -r line; do
+      printf '%s\n' "$line" >>"$out_dir/$name.log"
+      # A benchmark is done at its median (repetitions) or at its only row (one repetition).
+      if [[ $line =~ ^([^[:space:]]+)[[:space:]]+[0-9.]+[[:space:]](ns|us|ms|s)[[:space:]] ]]; then
+        row=${BASH_REMATCH[1]}
+        case $row in
+          *_mean | *_stddev | *_cv) ;;
+          *)
+            finished=$((finished + 1))
+            row=${row%_median}
+            progress "$name" "${row%/real_time}"
+            echo "$finished" >"$out_dir/.finished"
+            ;;
+        esac
+      fi
+    done
+  rc=${PIPESTATUS[0]}
+  set -e
+  [[ -f $out_dir/.finished ]] && finished=$(cat "$out_dir/.finished")
+  [[ -t 1 ]] && printf '\r\033[K'
+  if [[ $rc -eq 0 ]]; then
+    printf '== %s: done in %ds\n' "$name" $((SECONDS - start))
   else
-    rc=$?
-    printf 'FAILED (exit %d), see %s\n' "$rc" "$out_dir/$name.log"
+    printf '== %s: FAILED (exit %d), see %s\n' "$name" "$rc" "$out_dir/$name.log"
     tail -n 5 "$out_dir/$name.log" | sed 's/^/   /'
     status=1
   fi
@@ -58,6 +99,7 @@ for bin in "${binaries[@]}"; do
     tail -n 2 "$out_dir/$name.log" | sed 's/^/   /'
   fi
 done
+rm -f "$out_dir/.finished"
 
 python3 "$here/summarize.py" "$out_dir" || status=1
 exit $status

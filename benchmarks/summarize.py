@@ -381,7 +381,9 @@ def main():
         print(f"summarize: no benchmark results in {out_dir}", file=sys.stderr)
         return 1
 
-    ctx = contexts[0][1] if contexts else {}
+    # The C++ suite's context (the Python peers' file has no compiler entry).
+    cpp = [c for _, c in contexts if "compiler" in c]
+    ctx = cpp[0] if cpp else (contexts[0][1] if contexts else {})
     try:
         cores = int(ctx.get("cores") or ctx.get("num_cpus") or 0)
     except ValueError:

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs what trident needs to build, test and benchmark on Debian 12 / Ubuntu, if it is missing:
-# cmake, ninja-build, g++, libtbb-dev, catch2, libbenchmark-dev, python3, git.
+# cmake, ninja-build, g++, libtbb-dev, catch2, libbenchmark-dev, python3, python3-matplotlib (the
+# benchmark report's plots), git.
 # A machine that has them all is left alone (apt is not run at all).  Needs root, or sudo.
 # Then checks that cmake is at least 3.25 (the presets need it).
 set -euo pipefail
 
-packages=(cmake ninja-build g++ libtbb-dev catch2 libbenchmark-dev python3 git)
+packages=(cmake ninja-build g++ libtbb-dev catch2 libbenchmark-dev python3 python3-matplotlib git)
 
 installed() { # dpkg-query: is the package installed (status "install ok installed")?
   [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" = "install ok installed" ]

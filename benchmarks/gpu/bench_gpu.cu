@@ -313,6 +313,7 @@ int main(int argc, char** argv)
     cudaDriverGetVersion(&driver);
     cudaRuntimeGetVersion(&runtime);
     benchmark::AddCustomContext("device", prop.name);
+    benchmark::AddCustomContext("gpu_name", prop.name); // the report's sign that a GPU ran
     benchmark::AddCustomContext("compute_capability", std::to_string(prop.major) + "." + std::to_string(prop.minor));
     benchmark::AddCustomContext("sm_count", std::to_string(prop.multiProcessorCount));
     benchmark::AddCustomContext("global_memory_gib", std::to_string(double(prop.totalGlobalMem) / (1u << 30)));

@@ -1,0 +1,213 @@
+#!/usr/bin/env python3
+"""The lecture's CPU-bound Python loop, run sequentially, on a thread pool and on a process pool.
+
+    python3 benchmarks/python_peers.py [--out FILE] [--threads N] [--quick | --full] [--repetitions R]
+
+The lecture times a pure-Python loop, s += sqrt(i) * sin(i), as tasks submitted to a
+ThreadPoolExecutor and shows that the threads take turns under the GIL.  This script runs the same
+fixed amount of that work three ways:
+
+    cpu_bound_loop/python_sequential   the tasks one after another on the calling thread
+    cpu_bound_loop/python_threads      concurrent.futures.ThreadPoolExecutor(max_workers=N)
+    cpu_bound_loop/python_processes    concurrent.futures.ProcessPoolExecutor(max_workers=N)
+
+N is the number of cores this process may run on, or --threads N.  The work is 8 of the lecture's
+tasks of 2,000,000 iterations (its second demo runs 4; 8 take about 1.5 s sequentially on a 2.6 GHz
+core); the tasks are rounded up to a multiple of N with the total kept, --full runs 4 times as much
+and --quick 1/40 of it (for tests).
+The pools are created inside the timed region, as in the lecture.  Every way runs --repetitions
+times (3 by default, 1 with --quick), interleaved.
+
+Writes Google Benchmark-shaped JSON ("context" and "benchmarks": each repetition, then the median,
+mean, stddev and cv aggregates, real_time in ms) to FILE (stdout without --out), so that
+benchmarks/report.py reads it like the C++ suite's files.  Counters: threads and workers (the pool's
+size), tasks, iterations_per_task, ideal_speedup (the tasks over the pool's rounds on the cores
+here); the label says which Python ran it and that it has a GIL.  Progress goes to stderr.
+Standard library only.
+"""
+import argparse
+import concurrent.futures
+import datetime
+import json
+import math
+import os
+import platform
+import socket
+import statistics
+import sys
+import time
+
+WORKLOAD = "cpu_bound_loop"
+TASKS = 8                       # the lecture's demo runs 4; 8 make the sequential run about 1.5 s
+LECTURE_ITERATIONS = 2_000_000  # per task, the lecture's run_cpu_simulation(num_tasks=4, workers=4, n=2_000_000)
+
+
+def cpu_task(n):
+    """The lecture's CPU-bound loop (pure Python: it holds the GIL the whole time)."""
+    s = 0.0
+    for i in range(1, n + 1):
+        s += math.sqrt(i) * math.sin(i)
+    return s
+
+
+def run_sequential(tasks, n, workers):
+    return [cpu_task(n) for _ in range(tasks)]
+
+
+def run_threads(tasks, n, workers):
+    with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as executor:
+        return list(executor.map(cpu_task, [n] * tasks))
+
+
+def run_processes(tasks, n, workers):
+    with concurrent.futures.ProcessPoolExecutor(max_workers=workers) as executor:
+        return list(executor.map(cpu_task, [n] * tasks))
+
+
+def usable_cores():
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def gil_enabled():
+    check = getattr(sys, "_is_gil_enabled", None)  # Python 3.13+: False on a free-threaded build
+    return True if check is None else bool(check())
+
+
+def ideal_speedup(tasks, workers, cores):
+    """Equal tasks on a pool of `workers` threads or processes over `cores` cores: the tasks run in
+    rounds of min(workers, cores), so the best wall time is ceil(tasks / that) tasks' time."""
+    lanes = max(1, min(workers, cores, tasks))
+    return tasks / math.ceil(tasks / lanes)
+
+
+def aggregate(entries, run_name, common):
+    times = [e["real_time"] for e in entries]
+    cpus = [e["cpu_time"] for e in entries]
+    out = []
+    stats = [("median", statistics.median), ("mean", statistics.mean),
+             ("stddev", lambda v: statistics.stdev(v) if len(v) > 1 else 0.0)]
+    for name, fn in stats:
+        out.append(dict(common, name=f"{run_name}_{name}", run_name=run_name, run_type="aggregate",
+                        aggregate_name=name, aggregate_unit="time", iterations=len(entries),
+                        real_time=fn(times), cpu_time=fn(cpus)))
+    mean = statistics.mean(times)
+    cv = (statistics.stdev(times) / mean) if len(times) > 1 and mean > 0 else 0.0
+    cpu_mean = statistics.mean(cpus)
+    cpu_cv = (statistics.stdev(cpus) / cpu_mean) if len(cpus) > 1 and cpu_mean > 0 else 0.0
+    out.append(dict(common, name=f"{run_name}_cv", run_name=run_name, run_type="aggregate", aggregate_name="cv",
+                    aggregate_unit="percentage", iterations=len(entries), real_time=cv, cpu_time=cpu_cv))
+    return out
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", help="the JSON file to write (default: stdout)")
+    parser.add_argument("--threads", type=int, default=0, help="pool size (default: the usable cores)")
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument("--quick", action="store_true", help="1/40 of the default work, 1 repetition (tests)")
+    size.add_argument("--full", action="store_true", help="4 times the default work")
+    parser.add_argument("--repetitions", type=int, default=0, help="runs of each way (default 3, --quick 1)")
+    args = parser.parse_args(argv)
+
+    cores = usable_cores()
+    workers = args.threads if args.threads > 0 else cores
+    scale = 1 / 40 if args.quick else 4 if args.full else 1
+    total = int(TASKS * LECTURE_ITERATIONS * scale)
+    tasks = workers * math.ceil(TASKS / workers)  # a multiple of the pool's size, at least 8
+    n = max(1, total // tasks)
+    repetitions = args.repetitions if args.repetitions > 0 else 1 if args.quick else 3
+
+    version = platform.python_version()
+    gil = gil_enabled()
+    py = f"Python {version}, GIL" if gil else f"Python {version}, free-threaded (no GIL)"
+    work = f"{tasks} tasks x {n:,} iterations of the lecture's loop s += sqrt(i) * sin(i)"
+    ways = [
+        ("python_sequential", run_sequential, 1,
+         f"{py}: {work}, one after another on the calling thread"),
+        ("python_threads", run_threads, workers,
+         f"{py}: the same {tasks} tasks on ThreadPoolExecutor(max_workers={workers})"
+         + ("; one thread at a time runs Python bytecode" if gil else "")),
+        ("python_processes", run_processes, workers,
+         f"{py}: the same {tasks} tasks on ProcessPoolExecutor(max_workers={workers}), "
+         f"an interpreter (and GIL) per process"),
+    ]
+
+    runs = {name: [] for name, *_ in ways}
+    expected = None
+    for rep in range(repetitions):
+        for name, fn, pool, _ in ways:
+            print(f"python_peers: {name} ({pool} worker{'s' if pool > 1 else ''}), repetition {rep + 1}/{repetitions}",
+                  end=" ... ", file=sys.stderr, flush=True)
+            cpu0, t0 = time.process_time(), time.perf_counter()
+            results = fn(tasks, n, pool)
+            t1, cpu1 = time.perf_counter(), time.process_time()
+            print(f"{t1 - t0:.3f} s", file=sys.stderr, flush=True)
+            if expected is None:
+                expected = results
+            elif results != expected:  # every way computes the same sums, in the same order
+                print(f"python_peers: {name} computed different sums", file=sys.stderr)
+                return 1
+            runs[name].append(((t1 - t0) * 1e3, (cpu1 - cpu0) * 1e3))
+
+    benchmarks = []
+    for family, (name, _, pool, label) in enumerate(ways):
+        run_name = f"{WORKLOAD}/{name}"
+        common = {
+            "family_index": family, "per_family_instance_index": 0, "repetitions": repetitions,
+            "threads": float(pool),  # a float: the worker count as a counter (Google Benchmark's own is an int)
+            "time_unit": "ms", "label": label,
+            "workers": float(pool), "tasks": float(tasks), "iterations_per_task": float(n),
+            "ideal_speedup": ideal_speedup(tasks, pool, cores),
+        }
+        entries = []
+        for rep, (real, cpu) in enumerate(runs[name]):
+            entries.append(dict(common, name=run_name, run_name=run_name, run_type="iteration",
+                                repetition_index=rep, iterations=1, real_time=real, cpu_time=cpu))
+        benchmarks += entries + aggregate(entries, run_name, common)
+
+    try:
+        load = list(os.getloadavg())
+    except OSError:
+        load = []
+    context = {
+        "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "host_name": socket.gethostname(),
+        "executable": sys.executable,
+        "num_cpus": os.cpu_count() or 1,
+        "cores": str(cores),
+        "cpu_model": cpu_model(),
+        "load_avg": load,
+        "library_build_type": "python",
+        "benchmark_source": "benchmarks/python_peers.py",
+        "python_version": version,
+        "python_implementation": platform.python_implementation(),
+        "python_gil": "enabled" if gil else "disabled",
+        "python_work": work,
+    }
+    text = json.dumps({"context": context, "benchmarks": benchmarks}, indent=2)
+    if args.out:
+        with open(args.out, "w") as f:
+            f.write(text + "\n")
+        print(f"python_peers: written to {args.out}", file=sys.stderr)
+    else:
+        print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
