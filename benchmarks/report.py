@@ -31,8 +31,8 @@ import textwrap
 sys.dont_write_bytecode = True  # no benchmarks/__pycache__ beside the sources
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import claims as registry  # noqa: E402  (benchmarks/claims.py, beside this file)
+from summarize import UNIT_SECONDS, fmt_time  # noqa: E402  (benchmarks/summarize.py: one time format)
 
-UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}
 # Keys of a Google Benchmark row that are not user counters.
 STANDARD_KEYS = {
     "name", "family_index", "per_family_instance_index", "run_name", "run_type", "repetitions",
@@ -158,18 +158,6 @@ def cores_of(ctx):
 
 
 # ---- formatting -----------------------------------------------------------------------------------
-
-def fmt_time(s):
-    if s is None:
-        return "-"
-    if s < 1e-6:
-        return f"{s * 1e9:.0f} ns"
-    if s < 1e-3:
-        return f"{s * 1e6:.2f} us"
-    if s < 1:
-        return f"{s * 1e3:.2f} ms"
-    return f"{s:.3f} s"
-
 
 def fmt_x(v):
     return "-" if v is None else f"{v:.2f}x"
