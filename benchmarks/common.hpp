@@ -10,10 +10,12 @@
 // Parallel benchmarks measure wall-clock time (UseRealTime).
 
 #include <benchmark/benchmark.h>
+#include <oneapi/tbb/global_control.h>
 #include <oneapi/tbb/task_arena.h>
 #include <omp.h>
 
 #include <cstddef>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -71,11 +73,32 @@ inline int run_main(int argc, char** argv, const char* default_min_time)
         args.insert(args.begin() + 1, min_time.data());
     int n = static_cast<int>(args.size());
     args.push_back(nullptr);
-    add_context();
     benchmark::Initialize(&n, args.data());
     if (benchmark::ReportUnrecognizedArguments(n, args.data()))
         return 1;
-    benchmark::RunSpecifiedBenchmarks();
+
+    // TRIDENT_BENCH_THREADS=n (scripts/trident bench --threads n): every benchmark runs inside a
+    // oneTBB arena of n threads (trident's par, raw oneTBB and std::execution::par alike) and
+    // OpenMP uses n threads; n may exceed the cores.
+    const char* env = std::getenv("TRIDENT_BENCH_THREADS");
+    const int threads = env ? std::atoi(env) : 0;
+    if (env && threads < 1) {
+        std::fprintf(stderr, "TRIDENT_BENCH_THREADS must be a positive integer, got '%s'\n", env);
+        return 2;
+    }
+    auto run = [] {
+        add_context();
+        benchmark::RunSpecifiedBenchmarks();
+    };
+    if (threads > 0) {
+        omp_set_num_threads(threads);
+        const tbb::global_control allow(tbb::global_control::max_allowed_parallelism,
+                                        static_cast<std::size_t>(threads));
+        tbb::task_arena arena(threads);
+        arena.execute(run);
+    } else {
+        run();
+    }
     benchmark::Shutdown();
     return 0;
 }

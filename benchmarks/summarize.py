@@ -385,7 +385,8 @@ def main():
     cpp = [c for _, c in contexts if "compiler" in c]
     ctx = cpp[0] if cpp else (contexts[0][1] if contexts else {})
     try:
-        cores = int(ctx.get("cores") or ctx.get("num_cpus") or 0)
+        # The threads the run had (TRIDENT_BENCH_THREADS may differ from the cores).
+        cores = int(ctx.get("tbb_max_concurrency") or ctx.get("cores") or ctx.get("num_cpus") or 0)
     except ValueError:
         cores = 0
 
