@@ -381,8 +381,7 @@ public:
         if (!r.start())
             throw std::logic_error("trident::explain: another explain region is already recording (the recorder is "
                                    "process-wide: explain regions cannot nest or run at once)");
-        begin_ticks_ = ticks();
-        begin_ = std::chrono::steady_clock::now();
+        clock_ = tick_clock();
     }
     explain_session(const explain_session&) = delete;
     explain_session& operator=(const explain_session&) = delete;
@@ -394,10 +393,11 @@ public:
 
     explanation finish(const explain_options& options)
     {
+        clock_.stop();
         explain_recording rec;
-        rec.end_ticks = ticks();
-        rec.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - begin_).count();
-        rec.begin_ticks = begin_ticks_;
+        rec.begin_ticks = clock_.begin_ticks();
+        rec.end_ticks = clock_.end_ticks();
+        rec.wall_seconds = clock_.wall_seconds();
         recorder& r = recorder::instance();
         recorder::collected c = r.stop();
         finished_ = true;
@@ -412,8 +412,7 @@ public:
     }
 
 private:
-    std::uint64_t begin_ticks_ = 0;
-    std::chrono::steady_clock::time_point begin_;
+    tick_clock clock_; // restarted once recording has started
     bool finished_ = false;
 };
 
@@ -462,10 +461,13 @@ inline std::string explanation::why() const
         return "nothing to explain: the region took no measurable time";
     if (measured_speedup >= 0.9 * P)
         return "near ideal: " + format_fixed(measured_speedup, 2) + "x of " + std::to_string(workers);
-    if (bandwidth_fraction && *bandwidth_fraction >= 0.8) // the machine's bandwidth binds: nothing else gains more than 1.25x
+    const auto bandwidth_sentence = [this] {
         return "memory bandwidth: " + format_fixed(bytes_per_second.value_or(0) / 1e9, 1) + " GB/s of " +
                format_fixed(peak_bytes_per_second.value_or(0) / 1e9, 1) + " GB/s measured peak (" +
-               format_percent(*bandwidth_fraction) + ")";
+               format_percent(bandwidth_fraction.value_or(0)) + ")";
+    };
+    if (bandwidth_fraction && *bandwidth_fraction >= 0.8) // the machine's bandwidth binds: nothing else gains more than 1.25x
+        return bandwidth_sentence();
 
     enum class reason { serial_part, uneven_load, overhead, pipeline_stage, memory };
     std::pair<reason, double> best{reason::serial_part, losses.serial};
@@ -489,9 +491,7 @@ inline std::string explanation::why() const
         return "scheduling overhead: " + format_percent(losses.scheduling / (P * wall_seconds)) +
                " of worker time spent waiting for parallel work to start or hand over";
     case reason::memory:
-        return "memory bandwidth: " + format_fixed(bytes_per_second.value_or(0) / 1e9, 1) + " GB/s of " +
-               format_fixed(peak_bytes_per_second.value_or(0) / 1e9, 1) + " GB/s measured peak (" +
-               format_percent(bandwidth_fraction.value_or(0)) + ")";
+        return bandwidth_sentence();
     case reason::pipeline_stage: break;
     }
     // The stage-bound pipeline with the largest bound.

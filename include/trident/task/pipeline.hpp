@@ -448,29 +448,6 @@ struct stage_total {
     }
 };
 
-/// Wall time in ticks and in nanoseconds, to convert tick counts into seconds.
-class run_clock {
-public:
-    run_clock() : ticks0_(ticks()), t0_(std::chrono::steady_clock::now()) {}
-    void stop()
-    {
-        ticks1_ = ticks();
-        t1_ = std::chrono::steady_clock::now();
-    }
-    [[nodiscard]] double wall_seconds() const { return std::chrono::duration<double>(t1_ - t0_).count(); }
-    [[nodiscard]] std::uint64_t begin_ticks() const noexcept { return ticks0_; }
-    [[nodiscard]] std::uint64_t end_ticks() const noexcept { return ticks1_; }
-    [[nodiscard]] double seconds(std::uint64_t t) const
-    {
-        const std::uint64_t wall_ticks = ticks1_ - ticks0_;
-        return wall_ticks == 0 ? 0.0 : wall_seconds() * static_cast<double>(t) / static_cast<double>(wall_ticks);
-    }
-
-private:
-    std::uint64_t ticks0_, ticks1_ = 0;
-    std::chrono::steady_clock::time_point t0_, t1_;
-};
-
 /// A counting semaphore for parallel.limit(k), waited on in isolation: a thread waiting for a
 /// place takes no other oneTBB task meanwhile, so it cannot end up holding one place while waiting
 /// for another.
@@ -509,7 +486,7 @@ inline std::vector<recorded_pipeline>& recorded_pipelines()
 }
 
 /// Hands a finished run to the recorder (called only while recording()).
-inline void record_pipeline(const pipeline_stats& stats, const run_clock& clock) noexcept
+inline void record_pipeline(const pipeline_stats& stats, const tick_clock& clock) noexcept
 {
     try {
         const std::lock_guard lock(recorder::instance().mutex());
@@ -553,7 +530,7 @@ public:
         if (recording())
             intern_labels(stats);
         slot item;
-        run_clock clock;
+        tick_clock clock;
         bool cancelled = false;
         while (true) {
             if (options.stop.stop_requested()) {
@@ -602,7 +579,7 @@ public:
         } joined{edges};
         edges.fork();
         tsan_release(&pipeline_tsan_anchor);
-        run_clock clock;
+        tick_clock clock;
         auto run = [&] { tbb::parallel_pipeline(max_tokens, chain, context); };
         if (cores)
             cores->execute(run);
@@ -654,7 +631,7 @@ private:
             labels_[k] = recorder::instance().intern(stats.stages[k].name);
     }
 
-    pipeline_stats& finish(pipeline_stats& stats, const run_clock& clock, bool cancelled, const slot* slots,
+    pipeline_stats& finish(pipeline_stats& stats, const tick_clock& clock, bool cancelled, const slot* slots,
                            std::size_t slot_count) const
     {
         stats.wall_seconds = clock.wall_seconds();
