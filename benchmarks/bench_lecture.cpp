@@ -7,23 +7,32 @@
 //                         runs in Python threads (no speedup under the GIL) and processes;
 //                         seq_loop, trident_par (benchmarks/python_peers.py adds the Python rows)
 //   gemm/...              claim 5: C = A x B for n x n doubles (the lecture's 10000 x 10000 NumPy /
-//                         PyTorch example, scaled down); seq_loop (i-k-j loops), trident_par (row
-//                         blocks of the same loops), GFLOP/s
-//   monte_carlo/...       claim 6: pi from random points, trident::map_reduce over batches
-//   image_filter/...      claim 6: 3x3 box blur of a grayscale image, trident::for_each_index
+//                         PyTorch example, scaled down); seq_loop (cache-blocked i-k-j loops, block
+//                         after block), trident_par, tbb, omp (the same blocks in parallel), GFLOP/s;
+//                         the GPU rows (cuBLAS, trident::gpu) are in gpu/bench_gpu_lecture.cu
+//   monte_carlo/...       claim 6: pi from random points, trident::map_reduce over batches; tbb, omp
+//   image_filter/...      claim 6: 3x3 box blur of a grayscale image, trident::for_each_index; tbb, omp
 //
-// Counters on every row: threads; on the parallel rows ideal_speedup (what this machine allows:
-// min(threads, independent pieces of work)); the report divides the seq_loop row's time by the
-// parallel row's for the measured speedup.  Scale: the default sizes take 0.05-0.3 s
-// sequentially on one core; TRIDENT_LECTURE_SCALE=k (environment) multiplies the work by k
-// (the report's --full mode).
+// Every parallel row calls the same non-inlined kernel as its seq_loop row (a batch, a block of
+// GEMM rows, a row of the image), so the speedup compares the same machine code run by one worker
+// and by many.  Counters on every row: threads; on the parallel rows ideal_speedup (what this
+// machine allows: min(threads, independent pieces of work)); the report divides the seq_loop row's
+// time by the parallel row's for the measured speedup.  trident_par rows of claims 1, 5 and 6 also
+// run at 1, 2, 4, ... workers below all of them ("<workload>/trident_par/workers:k", in a oneTBB
+// arena of k): the report's speedup-against-workers sweep.  Sizes and inputs of claims 5 and 6:
+// lecture_workloads.hpp.  Scale: the default sizes take 0.02-0.3 s sequentially on one core;
+// TRIDENT_LECTURE_SCALE=k (environment) multiplies the work (the report's --full mode).
 #include "common.hpp"
+#include "lecture_workloads.hpp"
 #include "work_units.hpp"
 
 #include <trident/trident.hpp>
 
 #include <oneapi/tbb/blocked_range.h>
+#include <oneapi/tbb/info.h>
 #include <oneapi/tbb/parallel_for.h>
+#include <oneapi/tbb/parallel_reduce.h>
+#include <oneapi/tbb/task_arena.h>
 #include <omp.h>
 
 #include <algorithm>
@@ -32,7 +41,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -40,17 +51,15 @@ namespace {
 
 using bench::spin;
 using bench::unit;
+using lecture::scale;
 
 int all_threads() { return tbb::this_task_arena::max_concurrency(); }
 
-std::size_t scale()
+/// The workers the suite runs with: TRIDENT_BENCH_THREADS, else oneTBB's default (one per core).
+int suite_workers()
 {
-    static const std::size_t k = [] {
-        const char* env = std::getenv("TRIDENT_LECTURE_SCALE");
-        const long v = env ? std::strtol(env, nullptr, 10) : 1;
-        return static_cast<std::size_t>(std::max(1L, v));
-    }();
-    return k;
+    const char* env = std::getenv("TRIDENT_BENCH_THREADS");
+    return env && std::atoi(env) > 0 ? std::atoi(env) : tbb::info::default_concurrency();
 }
 
 /// The sequential (seq_loop) time of each workload: set by its seq_loop row, or measured once by
@@ -59,6 +68,28 @@ std::map<std::string, double>& sequential_times()
 {
     static std::map<std::string, double> times;
     return times;
+}
+
+/// The machine's memory bandwidth in bytes per second: the best of 5 STREAM-style triads
+/// (a[i] = b[i] + 3 c[i] on 3 x 32 MiB, counted as 3 x 32 MiB moved) run by trident::par on all
+/// the suite's workers; measured once per process, the first time a row asks.
+double peak_bytes_per_second()
+{
+    static const double peak = [] {
+        const std::size_t n = std::size_t{4} << 20;
+        std::vector<double> a(n), b(n, 1.0), c(n, 2.0);
+        double best = 1e300;
+        tbb::task_arena(suite_workers()).execute([&] {
+            for (int rep = 0; rep < 5; ++rep) {
+                const auto t0 = std::chrono::steady_clock::now();
+                trident::for_each_index(trident::par, n, [&](std::size_t i) { a[i] = b[i] + 3.0 * c[i]; });
+                best = std::min(best, bench::seconds_since(t0));
+            }
+        });
+        benchmark::DoNotOptimize(a.data());
+        return 3.0 * static_cast<double>(n * sizeof(double)) / best;
+    }();
+    return peak;
 }
 
 /// A seq_loop row: times `body()` per iteration.
@@ -83,14 +114,21 @@ void timed_peer(benchmark::State& state, int threads, double ideal, Body&& body)
     state.counters["ideal_speedup"] = ideal;
 }
 
+/// What a trident_par row tells explain besides the recording: the bytes one call moves through
+/// memory (then explain compares bytes / time with the measured peak bandwidth).
+struct explain_hints {
+    std::optional<double> bytes;
+};
+
 /// A parallel row: times `body()` per iteration and sets threads and the ideal speedup on this
 /// machine (the report divides the seq_loop row's time by this row's for the measured speedup).
-/// It then runs body() once more under trident::explain (once per process), told the sequential
-/// time, and takes the sentence explain gives (why the speedup falls short of the thread count, from the recorded busy
+/// It then runs body() again under trident::explain (once per process and worker count: the median
+/// of 3 regions of about 0.1 s), told the sequential time (and the bytes and peak bandwidth, with hints.bytes), and takes the
+/// sentence explain gives (why the speedup falls short of the worker count, from the recorded busy
 /// and idle times) as the row's label: the report's "why" column.
 template <class Body, class Sequential>
 void timed_parallel(benchmark::State& state, const std::string& workload, int threads, double ideal, Body&& body,
-                    Sequential&& sequential_body)
+                    Sequential&& sequential_body, explain_hints hints = {})
 {
     for (auto _ : state)
         body();
@@ -103,15 +141,37 @@ void timed_parallel(benchmark::State& state, const std::string& workload, int th
         sequential_body();
         times[workload] = bench::seconds_since(t0);
     }
-    options.sequential_seconds = times[workload];
-    // Explained once per process, so that every repetition carries the same label (the report
-    // reads it from the repetitions: Google Benchmark's aggregates carry no label).
+    // Each region explained makes enough calls to last about 0.1 s (one call of a few ms is at
+    // the mercy of a single preemption); the sequential reference scales with them.
+    const int calls = static_cast<int>(std::clamp(std::ceil(0.1 / std::max(times[workload], 1e-9)), 1.0, 100.0));
+    options.sequential_seconds = times[workload] * calls;
+    options.workers = threads;
+    if (hints.bytes) {
+        options.bytes = *hints.bytes * calls;
+        options.peak_bytes_per_second = peak_bytes_per_second();
+    }
+    // Explained once per process and worker count, so that every repetition carries the same label
+    // (the report reads it from the repetitions: Google Benchmark's aggregates carry no label).
     static std::map<std::string, trident::explanation> explained;
-    auto it = explained.find(workload);
-    if (it == explained.end())
-        it = explained.emplace(workload, trident::explain(body, options)).first;
+    const std::string key = workload + "/" + std::to_string(threads);
+    auto it = explained.find(key);
+    if (it == explained.end()) {
+        // Three regions; the one with the median wall time speaks (one disturbed region does not).
+        std::vector<trident::explanation> runs;
+        for (int run = 0; run < 3; ++run)
+            runs.push_back(trident::explain(
+                [&] {
+                    for (int call = 0; call < calls; ++call)
+                        body();
+                },
+                options));
+        std::sort(runs.begin(), runs.end(), [](const auto& x, const auto& y) { return x.wall_seconds < y.wall_seconds; });
+        it = explained.emplace(key, std::move(runs[1])).first;
+    }
     state.counters["explain_serial_fraction"] = it->second.serial_fraction;
     state.counters["explain_predicted_speedup"] = it->second.predicted_speedup;
+    if (it->second.bandwidth_fraction)
+        state.counters["explain_bandwidth_fraction"] = *it->second.bandwidth_fraction;
     state.SetLabel(it->second.why());
 }
 
@@ -119,7 +179,7 @@ void timed_parallel(benchmark::State& state, const std::string& workload, int th
 
 constexpr std::size_t lecture_batch_count = 1000;
 
-std::uint64_t batch_work(std::size_t i) { return spin(i + 1, unit().steps_per_unit * scale()); }
+[[gnu::noinline]] std::uint64_t batch_work(std::size_t i) { return spin(i + 1, unit().steps_per_unit * scale()); }
 
 void check_batches(benchmark::State& state, const std::vector<std::uint64_t>& out)
 {
@@ -185,7 +245,7 @@ void batches_omp(benchmark::State& state)
 
 /// The loop the lecture (and benchmarks/python_peers.py) runs in Python: s += sqrt(i) * sin(i) for i
 /// in [begin, end).
-double cpu_loop(std::uint64_t begin, std::uint64_t end)
+[[gnu::noinline]] double cpu_loop(std::uint64_t begin, std::uint64_t end)
 {
     double s = 0;
     for (std::uint64_t i = begin; i < end; ++i)
@@ -231,7 +291,9 @@ void cpu_trident_par(benchmark::State& state)
 
 // ---- claim 5: GEMM ------------------------------------------------------------------------------
 
-std::size_t gemm_n() { return std::size_t{512} * (scale() > 1 ? 2 : 1); }
+/// C = A x B on n x n row-major doubles, computed in blocks of gemm_block_rows rows of C: the
+/// independent pieces of work, one after another in seq_loop, spread over the workers otherwise.
+constexpr std::size_t gemm_block_rows = 16;
 
 struct matrices {
     std::size_t n;
@@ -239,107 +301,142 @@ struct matrices {
     explicit matrices(std::size_t size) : n(size), a(size * size), b(size * size), c(size * size)
     {
         for (std::size_t i = 0; i < a.size(); ++i) {
-            a[i] = static_cast<double>((i * 7919) % 1000) / 1000.0;
-            b[i] = static_cast<double>((i * 104729) % 1000) / 1000.0;
+            a[i] = lecture::gemm_a(i);
+            b[i] = lecture::gemm_b(i);
         }
     }
-    /// Rows [r0, r1) of C = A x B, i-k-j order (unit stride in the inner loop, which the compiler
-    /// vectorises; B streams through the cache once per row).
-    void rows(std::size_t r0, std::size_t r1)
+    std::size_t blocks() const { return (n + gemm_block_rows - 1) / gemm_block_rows; }
+    /// Block `block` of C's rows: i-k-j loops (unit stride in the inner loop, which the compiler
+    /// vectorises), k taken in panels of B small enough (256 KiB) to stay in a core's L2 cache while
+    /// every row of the block uses them.  Each C element sums over k in ascending order whatever
+    /// the blocking, so every schedule gives the same bits.
+    [[gnu::noinline]] void block_of_rows(std::size_t block)
     {
-        for (std::size_t i = r0; i < r1; ++i) {
-            double* ci = &c[i * n];
-            std::fill(ci, ci + n, 0.0);
-            for (std::size_t k = 0; k < n; ++k) {
-                const double aik = a[i * n + k];
-                const double* bk = &b[k * n];
-                for (std::size_t j = 0; j < n; ++j)
-                    ci[j] += aik * bk[j];
+        const std::size_t r0 = block * gemm_block_rows, r1 = std::min(n, r0 + gemm_block_rows);
+        const std::size_t panel = std::max<std::size_t>(8, (std::size_t{256} << 10) / (n * sizeof(double)));
+        std::fill(c.begin() + static_cast<std::ptrdiff_t>(r0 * n), c.begin() + static_cast<std::ptrdiff_t>(r1 * n), 0.0);
+        for (std::size_t k0 = 0; k0 < n; k0 += panel) {
+            const std::size_t k1 = std::min(n, k0 + panel);
+            for (std::size_t i = r0; i < r1; ++i) {
+                double* ci = &c[i * n];
+                for (std::size_t k = k0; k < k1; ++k) {
+                    const double aik = a[i * n + k];
+                    const double* bk = &b[k * n];
+                    for (std::size_t j = 0; j < n; ++j)
+                        ci[j] += aik * bk[j];
+                }
             }
         }
+    }
+    void all_blocks()
+    {
+        for (std::size_t block = 0; block < blocks(); ++block)
+            block_of_rows(block);
     }
 };
 
 void gemm_counters(benchmark::State& state, std::size_t n)
 {
     state.counters["n"] = static_cast<double>(n);
-    state.counters["GFLOP/s"] = benchmark::Counter(2.0 * static_cast<double>(n) * static_cast<double>(n) *
-                                                       static_cast<double>(n) * 1e-9,
-                                                   benchmark::Counter::kIsIterationInvariantRate);
+    state.counters["GFLOP/s"] =
+        benchmark::Counter(lecture::gemm_flops(n) * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
 }
 
-void gemm_seq_loop(benchmark::State& state)
+void check_gemm(benchmark::State& state, const matrices& m)
 {
-    matrices m(gemm_n());
-    timed_sequential(state, "gemm", [&] { m.rows(0, m.n); });
-    gemm_counters(state, m.n);
-}
-
-void gemm_trident_par(benchmark::State& state)
-{
-    matrices m(gemm_n());
-    const int p = all_threads();
-    timed_parallel(
-        state, "gemm", p, std::min<double>(p, static_cast<double>(m.n)),
-        [&] {
-            trident::for_each_index(trident::par.grain(1), (m.n + 7) / 8, [&](std::size_t block) {
-                m.rows(block * 8, std::min(m.n, block * 8 + 8));
-            });
-        },
-        [&] { m.rows(0, m.n); });
     matrices reference(m.n);
-    reference.rows(0, reference.n);
+    reference.all_blocks();
     if (reference.c != m.c)
         state.SkipWithError("the parallel product differs from the sequential one");
     gemm_counters(state, m.n);
 }
 
-// ---- claim 6: Monte Carlo and image processing ---------------------------------------------------
-
-/// splitmix64: a counter-based generator, so every policy draws the same points.
-std::uint64_t mix(std::uint64_t x)
+void gemm_seq_loop(benchmark::State& state)
 {
-    x += 0x9E3779B97F4A7C15ULL;
-    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
-    return x ^ (x >> 31);
+    matrices m(lecture::gemm_n());
+    timed_sequential(state, "gemm", [&] { m.all_blocks(); });
+    gemm_counters(state, m.n);
 }
 
-constexpr std::uint64_t mc_batch = 4096;
-std::uint64_t mc_batches() { return std::uint64_t{4096} * scale(); }
+void gemm_trident_par(benchmark::State& state)
+{
+    matrices m(lecture::gemm_n());
+    const int p = all_threads();
+    timed_parallel(
+        state, "gemm", p, std::min<double>(p, static_cast<double>(m.blocks())),
+        [&] { trident::for_each_index(trident::par.grain(1), m.blocks(), [&](std::size_t b) { m.block_of_rows(b); }); },
+        [&] { m.all_blocks(); });
+    check_gemm(state, m);
+}
 
-std::uint64_t mc_hits(std::uint64_t batch)
+void gemm_tbb(benchmark::State& state)
+{
+    matrices m(lecture::gemm_n());
+    const int p = all_threads();
+    timed_peer(state, p, std::min<double>(p, static_cast<double>(m.blocks())), [&] {
+        tbb::parallel_for(std::size_t{0}, m.blocks(), [&](std::size_t b) { m.block_of_rows(b); });
+    });
+    check_gemm(state, m);
+}
+
+void gemm_omp(benchmark::State& state)
+{
+    matrices m(lecture::gemm_n());
+    const int p = omp_get_max_threads();
+    timed_peer(state, p, std::min<double>(p, static_cast<double>(m.blocks())), [&] {
+        const auto blocks = static_cast<long long>(m.blocks());
+#pragma omp parallel for schedule(dynamic, 1)
+        for (long long b = 0; b < blocks; ++b)
+            m.block_of_rows(static_cast<std::size_t>(b));
+    });
+    check_gemm(state, m);
+}
+
+// ---- claim 6: Monte Carlo and image processing ---------------------------------------------------
+
+/// Points of one batch (a task) inside the quarter circle.
+[[gnu::noinline]] std::uint64_t mc_hits(std::uint64_t batch)
 {
     std::uint64_t hits = 0;
-    for (std::uint64_t k = 0; k < mc_batch; ++k) {
-        const std::uint64_t r = mix(batch * mc_batch + k);
-        const double x = static_cast<double>(r >> 40) / 16777216.0;
-        const double y = static_cast<double>(r & 0xFFFFFF) / 16777216.0;
-        hits += x * x + y * y <= 1.0 ? 1 : 0;
-    }
+    for (std::uint64_t k = 0; k < lecture::mc_batch; ++k)
+        hits += lecture::mc_point_inside(batch * lecture::mc_batch + k) ? 1 : 0;
     return hits;
 }
 
 template <class Policy>
 std::uint64_t mc_run(const Policy& policy)
 {
-    return trident::map_reduce(policy, std::views::iota(std::uint64_t{0}, mc_batches()), mc_hits, std::uint64_t{0});
+    return trident::map_reduce(policy, std::views::iota(std::uint64_t{0}, lecture::mc_batches()), mc_hits,
+                               std::uint64_t{0});
 }
 
 std::uint64_t mc_sequential()
 {
     std::uint64_t hits = 0;
-    for (std::uint64_t b = 0; b < mc_batches(); ++b)
+    for (std::uint64_t b = 0; b < lecture::mc_batches(); ++b)
         hits += mc_hits(b);
     return hits;
+}
+
+void mc_counters(benchmark::State& state, std::uint64_t hits)
+{
+    const auto samples = static_cast<double>(lecture::mc_batches() * lecture::mc_batch);
+    state.counters["pi"] = 4.0 * static_cast<double>(hits) / samples;
+    state.counters["samples"] = samples;
+}
+
+void check_mc(benchmark::State& state, std::uint64_t hits)
+{
+    if (hits != mc_run(trident::seq))
+        state.SkipWithError("the parallel run counted other hits than the sequential one");
+    mc_counters(state, hits);
 }
 
 void mc_seq_loop(benchmark::State& state)
 {
     std::uint64_t hits = 0;
     timed_sequential(state, "monte_carlo", [&] { hits = mc_sequential(); });
-    state.counters["pi"] = 4.0 * static_cast<double>(hits) / static_cast<double>(mc_batches() * mc_batch);
-    state.counters["samples"] = static_cast<double>(mc_batches() * mc_batch);
+    mc_counters(state, hits);
 }
 
 void mc_trident_par(benchmark::State& state)
@@ -347,14 +444,42 @@ void mc_trident_par(benchmark::State& state)
     std::uint64_t hits = 0;
     const int p = all_threads();
     timed_parallel(
-        state, "monte_carlo", p, std::min<double>(p, static_cast<double>(mc_batches())),
+        state, "monte_carlo", p, std::min<double>(p, static_cast<double>(lecture::mc_batches())),
         [&] { hits = mc_run(trident::par); }, [] { benchmark::DoNotOptimize(mc_sequential()); });
-    if (hits != mc_run(trident::seq))
-        state.SkipWithError("par counted other hits than seq");
-    state.counters["pi"] = 4.0 * static_cast<double>(hits) / static_cast<double>(mc_batches() * mc_batch);
+    check_mc(state, hits);
 }
 
-std::size_t image_side() { return std::size_t{2048} * (scale() > 1 ? 2 : 1); }
+void mc_tbb(benchmark::State& state)
+{
+    std::uint64_t hits = 0;
+    const int p = all_threads();
+    timed_peer(state, p, std::min<double>(p, static_cast<double>(lecture::mc_batches())), [&] {
+        hits = tbb::parallel_reduce(
+            tbb::blocked_range<std::uint64_t>(0, lecture::mc_batches()), std::uint64_t{0},
+            [](const tbb::blocked_range<std::uint64_t>& r, std::uint64_t acc) {
+                for (std::uint64_t b = r.begin(); b < r.end(); ++b)
+                    acc += mc_hits(b);
+                return acc;
+            },
+            std::plus<>());
+    });
+    check_mc(state, hits);
+}
+
+void mc_omp(benchmark::State& state)
+{
+    std::uint64_t hits = 0;
+    const int p = omp_get_max_threads();
+    timed_peer(state, p, std::min<double>(p, static_cast<double>(lecture::mc_batches())), [&] {
+        const auto batches = static_cast<long long>(lecture::mc_batches());
+        std::uint64_t sum = 0;
+#pragma omp parallel for reduction(+ : sum) schedule(static)
+        for (long long b = 0; b < batches; ++b)
+            sum += mc_hits(static_cast<std::uint64_t>(b));
+        hits = sum;
+    });
+    check_mc(state, hits);
+}
 
 struct image {
     std::size_t side;
@@ -362,10 +487,10 @@ struct image {
     explicit image(std::size_t s) : side(s), in(s * s), out(s * s)
     {
         for (std::size_t i = 0; i < in.size(); ++i)
-            in[i] = static_cast<float>(mix(i) & 0xFF);
+            in[i] = lecture::image_pixel(i);
     }
     /// Row y of the 3x3 box blur (edges clamped).
-    void blur_row(std::size_t y)
+    [[gnu::noinline]] void blur_row(std::size_t y)
     {
         const auto clampi = [this](long long v) {
             return static_cast<std::size_t>(std::clamp<long long>(v, 0, static_cast<long long>(side) - 1));
@@ -383,28 +508,70 @@ struct image {
         for (std::size_t y = 0; y < side; ++y)
             blur_row(y);
     }
+    /// Bytes one filter pass moves through memory: the image read and the result written.
+    double bytes() const { return 2.0 * static_cast<double>(side * side * sizeof(float)); }
 };
+
+void check_image(benchmark::State& state, const image& img)
+{
+    image reference(img.side);
+    reference.blur_all();
+    if (reference.out != img.out)
+        state.SkipWithError("the parallel blur differs from the sequential one");
+    state.counters["pixels"] = static_cast<double>(img.side * img.side);
+}
 
 void image_seq_loop(benchmark::State& state)
 {
-    image img(image_side());
+    image img(lecture::image_side());
     timed_sequential(state, "image_filter", [&] { img.blur_all(); });
     state.counters["pixels"] = static_cast<double>(img.side * img.side);
 }
 
 void image_trident_par(benchmark::State& state)
 {
-    image img(image_side());
+    image img(lecture::image_side());
     const int p = all_threads();
     timed_parallel(
         state, "image_filter", p, std::min<double>(p, static_cast<double>(img.side)),
         [&] { trident::for_each_index(trident::par, img.side, [&](std::size_t y) { img.blur_row(y); }); },
-        [&] { img.blur_all(); });
-    image reference(img.side);
-    reference.blur_all();
-    if (reference.out != img.out)
-        state.SkipWithError("the parallel blur differs from the sequential one");
-    state.counters["pixels"] = static_cast<double>(img.side * img.side);
+        [&] { img.blur_all(); }, explain_hints{img.bytes()});
+    check_image(state, img);
+}
+
+void image_tbb(benchmark::State& state)
+{
+    image img(lecture::image_side());
+    const int p = all_threads();
+    timed_peer(state, p, std::min<double>(p, static_cast<double>(img.side)),
+               [&] { tbb::parallel_for(std::size_t{0}, img.side, [&](std::size_t y) { img.blur_row(y); }); });
+    check_image(state, img);
+}
+
+void image_omp(benchmark::State& state)
+{
+    image img(lecture::image_side());
+    const int p = omp_get_max_threads();
+    timed_peer(state, p, std::min<double>(p, static_cast<double>(img.side)), [&] {
+        const auto rows = static_cast<long long>(img.side);
+#pragma omp parallel for schedule(static)
+        for (long long y = 0; y < rows; ++y)
+            img.blur_row(static_cast<std::size_t>(y));
+    });
+    check_image(state, img);
+}
+
+/// "<workload>/trident_par/workers:k": the trident_par row run in a oneTBB arena of k workers.
+void register_sweep(const char* workload, void (*row)(benchmark::State&), int workers)
+{
+    const std::string name = std::string(workload) + "/trident_par/workers:" + std::to_string(workers);
+    benchmark::RegisterBenchmark(name.c_str(),
+                                 [row, workers](benchmark::State& state) {
+                                     tbb::task_arena arena(workers);
+                                     arena.execute([&] { row(state); });
+                                 })
+        ->UseRealTime()
+        ->Unit(benchmark::kMillisecond);
 }
 
 } // namespace
@@ -417,13 +584,27 @@ BENCHMARK(cpu_seq_loop)->Name("cpu_bound_loop/seq_loop")->UseRealTime()->Unit(be
 BENCHMARK(cpu_trident_par)->Name("cpu_bound_loop/trident_par")->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(gemm_seq_loop)->Name("gemm/seq_loop")->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(gemm_trident_par)->Name("gemm/trident_par")->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(gemm_tbb)->Name("gemm/tbb")->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(gemm_omp)->Name("gemm/omp")->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(mc_seq_loop)->Name("monte_carlo/seq_loop")->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(mc_trident_par)->Name("monte_carlo/trident_par")->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(mc_tbb)->Name("monte_carlo/tbb")->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(mc_omp)->Name("monte_carlo/omp")->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(image_seq_loop)->Name("image_filter/seq_loop")->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(image_trident_par)->Name("image_filter/trident_par")->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(image_tbb)->Name("image_filter/tbb")->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(image_omp)->Name("image_filter/omp")->UseRealTime()->Unit(benchmark::kMillisecond);
 
 int main(int argc, char** argv)
 {
+    // The sweep's worker counts: 1, 2, 4, ... below the workers the suite runs with
+    // (TRIDENT_BENCH_THREADS, else oneTBB's default: one per core); the full count is the plain row.
+    for (int k = 1; k < suite_workers(); k *= 2) {
+        register_sweep("lecture_batches", batches_trident_par, k);
+        register_sweep("gemm", gemm_trident_par, k);
+        register_sweep("monte_carlo", mc_trident_par, k);
+        register_sweep("image_filter", image_trident_par, k);
+    }
     // Calibrate the unit of work before anything is timed.
     benchmark::AddCustomContext("lecture_unit_us", std::to_string(unit().unit_seconds * 1e6));
     benchmark::AddCustomContext("lecture_scale", std::to_string(scale()));

@@ -76,7 +76,7 @@ def counters_of(entry):
 
 def load(results_dir):
     """Returns (contexts, rows, failures): contexts = [(file, context)], rows[(workload, impl, arg)] =
-    dict(time seconds, cv, label, counters, file), failures = [(name, message, file)]."""
+    dict(time seconds, cv, label, counters, file, arg), failures = [(name, message, file)]."""
     contexts, rows, failures = [], {}, []
     for path in sorted(glob.glob(os.path.join(results_dir, "*.json"))):
         name = os.path.basename(path)
@@ -95,7 +95,8 @@ def load(results_dir):
             if b.get("error_occurred"):
                 failures.append((run, b.get("error_message", ""), name))
                 rows[parse_name(run)] = {"failed": b.get("error_message", "") or "error", "file": name,
-                                         "counters": {}, "label": None, "time": None, "cv": None}
+                                         "counters": {}, "label": None, "time": None, "cv": None,
+                                         "arg": parse_name(run)[2]}
                 continue
             slot = runs.setdefault(run, {"iterations": []})
             if b.get("run_type") == "aggregate":
@@ -125,6 +126,7 @@ def load(results_dir):
                 "label": label,
                 "counters": counters,
                 "file": name,
+                "arg": key[2],
             }
     return contexts, rows, failures
 
@@ -435,8 +437,10 @@ def claims_section(evals):
     return out
 
 
-def row_table(claim, comp_list, workload, res):
-    """Every row of a workload: time, speedup over its baseline, the counters that explain it."""
+def row_table(claim, comp_list, workload, res, has_gpu=True):
+    """Every row of a workload: time, speedup over its baseline, the counters that explain it; a
+    sweep's rows (the same implementation at other worker counts, "trident_par (workers:1)") after
+    its main row; a registered GPU row missing from a run without a GPU says "no GPU"."""
     comps = [c for c in comp_list if c.workload == workload]
     seq_w = comps[0].sequential_from or workload
     registered = []
@@ -453,6 +457,7 @@ def row_table(claim, comp_list, workload, res):
         baselines.update(c.baselines)
         baselines.setdefault(c.parallel, c.sequential)
     default_base = comps[0].sequential
+    gpu_impls = {g for c in comps for g in c.gpu}
     any_gflops = any(gflops(res.get(workload, i)) is not None for i in present)
     header = ["implementation", "time", "cv", "speedup", "workers", "ideal", "efficiency"]
     header += ["GFLOP/s"] if any_gflops else []
@@ -464,30 +469,39 @@ def row_table(claim, comp_list, workload, res):
         name = impl + (f" (from {w})" if w != workload else "")
         if row is None:
             if impl in registered:
-                rows.append([name, "not run" if claim.built else "not built yet"] + ["-"] * (len(header) - 2))
-            continue
-        if row.get("failed"):
-            rows.append([name, "FAILED"] + ["-"] * (len(header) - 3) + [row["failed"]])
+                missing = "no GPU" if impl in gpu_impls and not has_gpu else (
+                    "not run" if claim.built else "not built yet")
+                rows.append([name, missing] + ["-"] * (len(header) - 2))
             continue
         base_impl = baselines.get(impl, default_base)
         base = res.get(workload, base_impl) or res.get(seq_w, base_impl)
-        speedup = base["time"] / row["time"] if ok(base) and impl != base_impl else None
-        ideal = row["counters"].get("ideal_speedup")
-        if ideal is None and impl == comps[0].parallel:
-            ideal, _ = ideal_of(base, row)
-        cells = [name, fmt_time(row["time"]), fmt_pct(row.get("cv")),
-                 f"{speedup:.2f}x vs {base_impl}" if speedup is not None else "-",
-                 f"{workers_of(row, 0):.0f}" if workers_of(row, 0) else "-",
-                 fmt_x(ideal), fmt_pct(speedup / ideal) if speedup is not None and ideal else "-"]
-        if any_gflops:
-            g = gflops(row)
-            cells.append(f"{g:.2f}" if g is not None else "-")
-        cells.append(row.get("label") or "-")
-        rows.append(cells)
+        others = sorted((r for (wl, i, _), r in res.rows.items() if wl == w and i == impl and r is not row),
+                        key=lambda r: workers_of(r, 0))
+        for shown, label in [(row, name)] + [(r, f"{impl} ({r['arg']})") for r in others]:
+            rows.append(row_cells(shown, label, impl, base, base_impl, comps, any_gflops, len(header)))
     return md_table(header, rows)
 
 
-def claim_sections(evals, res, plots_done):
+def row_cells(row, name, impl, base, base_impl, comps, any_gflops, width):
+    """One line of row_table."""
+    if row.get("failed"):
+        return [name, "FAILED"] + ["-"] * (width - 3) + [row["failed"]]
+    speedup = base["time"] / row["time"] if ok(base) and impl != base_impl else None
+    ideal = row["counters"].get("ideal_speedup")
+    if ideal is None and impl == comps[0].parallel:
+        ideal, _ = ideal_of(base, row)
+    cells = [name, fmt_time(row["time"]), fmt_pct(row.get("cv")),
+             f"{speedup:.2f}x vs {base_impl}" if speedup is not None else "-",
+             f"{workers_of(row, 0):.0f}" if workers_of(row, 0) else "-",
+             fmt_x(ideal), fmt_pct(speedup / ideal) if speedup is not None and ideal else "-"]
+    if any_gflops:
+        g = gflops(row)
+        cells.append(f"{g:.2f}" if g is not None else "-")
+    cells.append(row.get("label") or "-")
+    return cells
+
+
+def claim_sections(evals, res, plots_done, has_gpu):
     out = []
     by_claim = {}
     for r in evals:
@@ -541,7 +555,7 @@ def claim_sections(evals, res, plots_done):
             seen.append(w)
             out.append(f"Rows of `{w}`:")
             out.append("")
-            out.append(row_table(claim, claim.comparisons, w, res))
+            out.append(row_table(claim, claim.comparisons, w, res, has_gpu))
             out.append("")
         if claim.id == "2" and "pipeline_utilisation.png" in plots_done:
             out.append("![per-stage utilisation](pipeline_utilisation.png)")
@@ -586,7 +600,8 @@ def plot_speedup_vs_workers(plt, evals, res, cores, path):
         xs = [p for p, _ in points]
         ax.plot(xs, [base["time"] / r["time"] for _, r in points], marker="o", label=f"{w}/{impl} (sweep)")
         ideals = [r["counters"].get("ideal_speedup") for _, r in points]
-        if all(ideals):
+        # Drawn only where the workload's ideal departs from the line speedup = workers.
+        if all(ideals) and any(abs(i - x) > 1e-9 for i, x in zip(ideals, xs)):
             ax.plot(xs, ideals, linestyle=":", marker="x", label=f"{w}/{impl}: its ideal")
         top = max(top, *xs)
     for r in evals:
@@ -745,7 +760,7 @@ def main(argv=None):
         md.append("")
     md += [f"- {n}" for n in plot_notes]
     md.append("")
-    md += claim_sections(evals, res, plots_done)
+    md += claim_sections(evals, res, plots_done, has_gpu)
     if failures:
         md.append("## Failed benchmarks")
         md.append("")

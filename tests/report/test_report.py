@@ -135,6 +135,17 @@ class ReportOnFixture(unittest.TestCase):
         self.assertEqual(row_of(self.rows, "monte_carlo")[COL["GPU"]], "no GPU")
         self.assertEqual(row_of(self.rows, "io_tasks")[COL["GPU"]], "n/a")
 
+    def test_missing_gpu_rows_say_no_gpu(self):
+        section = self.md.split("## Claim 5:", 1)[1].split("## Claim 6:", 1)[0]
+        self.assertIn("| cublas | no GPU |", section)
+        self.assertIn("| trident_gpu | no GPU |", section)
+
+    def test_sweep_rows_listed_under_their_implementation(self):
+        section = self.md.split("## Claim 1:", 1)[1].split("## Claim 2:", 1)[0]
+        lines = [line for line in section.splitlines() if line.startswith("| trident_par")]
+        self.assertEqual([line.split(" | ")[0] for line in lines],
+                         ["| trident_par", "| trident_par (1)", "| trident_par (2)"])
+
     def test_claim_sections_list_peers(self):
         section = self.md.split("## Claim 1:", 1)[1].split("## Claim 2:", 1)[0]
         self.assertIn("| tbb | 510.00 ms | 1.0% | 1.96x vs seq_loop | 2 |", section)
