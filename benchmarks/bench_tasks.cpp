@@ -26,6 +26,7 @@
 // time per iteration / unit), ideal_units (ceil(tasks / workers) x units_per_task).  On
 // io_tasks_beside_map also map_ms (the map's own time per iteration), map_alone_ms (the map alone,
 // measured before the loop) and map_slowdown (map_ms / map_alone_ms; 1 = the map lost nothing).
+// The trident rows of io_tasks carry trident::explain's sentence as their label.
 #include "common.hpp"
 
 #include <trident/trident.hpp>
@@ -127,8 +128,11 @@ void run_tbb_task_group()
     group.wait();
 }
 
+/// The 8 tasks `Run` starts, timed per iteration.  With `explained` (trident's rows) one more run
+/// under trident::explain (once per process), told the pool's size and the sequential time (8
+/// units), labels the row: the report's "why".
 template <void (*Run)()>
-void io_tasks(benchmark::State& state, int workers)
+void io_tasks(benchmark::State& state, int workers, bool explained = false)
 {
     double total = 0;
     for (auto _ : state) {
@@ -137,6 +141,15 @@ void io_tasks(benchmark::State& state, int workers)
         total += seconds(clock_type::now() - t0);
     }
     io_counters(state, workers, total);
+    if (explained) {
+        static const trident::explanation e = [workers] {
+            trident::explain_options options;
+            options.workers = workers;
+            options.sequential_seconds = tasks * unit_seconds();
+            return trident::explain(Run, options);
+        }();
+        state.SetLabel(e.why());
+    }
 }
 
 // ---- beside a CPU-bound map ---------------------------------------------------------------------
@@ -242,9 +255,9 @@ const int registered = [] {
             ->UseRealTime();
     };
     io("seq_loop", [](benchmark::State& s) { io_tasks<run_seq_loop>(s, 1); });
-    io("trident_blocking_pool", [](benchmark::State& s) { io_tasks<run_blocking_pool>(s, pool_threads); });
-    io("trident_task_group", [](benchmark::State& s) { io_tasks<run_task_group>(s, pool_threads); });
-    io("trident_parallel_invoke", [](benchmark::State& s) { io_tasks<run_parallel_invoke>(s, pool_threads); });
+    io("trident_blocking_pool", [](benchmark::State& s) { io_tasks<run_blocking_pool>(s, pool_threads, true); });
+    io("trident_task_group", [](benchmark::State& s) { io_tasks<run_task_group>(s, pool_threads, true); });
+    io("trident_parallel_invoke", [](benchmark::State& s) { io_tasks<run_parallel_invoke>(s, pool_threads, true); });
     io("std_async", [](benchmark::State& s) { io_tasks<run_std_async>(s, tasks); });
     io("tbb_task_group", [tbb_threads](benchmark::State& s) { io_tasks<run_tbb_task_group>(s, tbb_threads); });
 

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <future>
 #include <numeric>
 #include <optional>
 #include <sstream>
@@ -319,6 +320,47 @@ TEST_CASE("explain: exact event counts", "[explain]")
         CHECK(e.events.empty());
         CHECK(e.event_count == 2);
         CHECK(e.workers >= 1);
+    }
+    SECTION("task_group tasks are task events")
+    {
+        const trident::explanation e = trident::explain([] {
+            trident::task_group group(trident::par.threads(2));
+            for (int k = 0; k < 3; ++k)
+                (void)group.run([] {});
+            group.wait();
+        });
+        CHECK(e.count_events("task") == 3);
+        CHECK(e.event_count == 3);
+    }
+    SECTION("blocking_pool tasks are pool task events on the pool's threads, covering their sleep")
+    {
+        trident::blocking_pool pool(2);
+        trident::explain_options options;
+        options.workers = pool.threads();
+        const trident::explanation e = trident::explain(
+            [&] {
+                std::vector<std::future<void>> done;
+                for (int k = 0; k < 4; ++k)
+                    done.push_back(pool.submit([] { std::this_thread::sleep_for(std::chrono::milliseconds(5)); }));
+                for (auto& f : done)
+                    f.get();
+            },
+            options);
+        CHECK(e.count_events("pool task") == 4);
+        CHECK(e.event_count == 4);
+        CHECK(e.workers == 2);
+        CHECK(e.per_worker.size() >= 2); // the caller (no events) and at least one pool thread
+        CHECK(e.per_worker[0].calls == 0);
+        CHECK(e.busy_seconds >= 4 * 0.005);
+        // A group's tasks on a pool are the group's task events (recorded once).
+        const trident::explanation grouped = trident::explain([&] {
+            trident::task_group group(pool);
+            for (int k = 0; k < 3; ++k)
+                (void)group.run([] {});
+            group.wait();
+        });
+        CHECK(grouped.count_events("task") == 3);
+        CHECK(grouped.event_count == 3);
     }
     SECTION("nothing is recorded outside a region")
     {

@@ -45,6 +45,7 @@ enum fixed_label : std::uint32_t {
     /// Not a body call: the span of one parallel call, from the fork to the join, recorded by the
     /// thread that made the call (the time between is "inside a parallel call").
     label_parallel_call = 5,
+    label_pool_task = 6, ///< a task on a blocking_pool thread
 };
 
 /// One thread's events of the current recording.
@@ -196,7 +197,7 @@ private:
         return b;
     }
 
-    recorder() : labels_{"for_chunks", "reduce", "task", "invoke", "stage", "parallel call"}
+    recorder() : labels_{"for_chunks", "reduce", "task", "invoke", "stage", "parallel call", "pool task"}
     {
         for (std::uint32_t k = 0; k < labels_.size(); ++k)
             label_ids_.emplace(labels_[k], k);

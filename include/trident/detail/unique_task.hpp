@@ -4,6 +4,9 @@
 // std::move_only_function), the result type of a task, and "run f, put its result or exception
 // into a promise".
 
+#include "trident/detail/recorder.hpp"
+
+#include <cstdint>
 #include <exception>
 #include <functional>
 #include <future>
@@ -65,17 +68,26 @@ struct task_result<F, true> {
 template <class F>
 using task_result_t = typename task_result<F>::type;
 
-/// Calls f once (as an rvalue) and stores its result, or the exception it threw, in `promise`.
-/// Returns the exception (null when f returned).
+/// Calls f once (as an rvalue), recorded for trident::explain as one event with `event_label`.
+template <class F>
+decltype(auto) call_recorded(std::uint32_t event_label, F& f)
+{
+    const event_scope event(event_label);
+    return std::invoke(std::move(f));
+}
+
+/// Calls f once (as an rvalue; one event with `event_label` for trident::explain) and stores its
+/// result, or the exception it threw, in `promise`.  Returns the exception (null when f returned).
+/// The event ends before the promise is set: a thread woken by the future finds it recorded.
 template <class R, class F>
-std::exception_ptr fulfil(std::promise<R>& promise, F& f) noexcept
+std::exception_ptr fulfil(std::promise<R>& promise, F& f, std::uint32_t event_label) noexcept
 {
     try {
         if constexpr (std::is_void_v<R>) {
-            std::invoke(std::move(f));
+            call_recorded(event_label, f);
             promise.set_value();
         } else {
-            promise.set_value(std::invoke(std::move(f)));
+            promise.set_value(call_recorded(event_label, f));
         }
         return nullptr;
     } catch (...) {

@@ -4,8 +4,8 @@
 ///
 /// `explain(region)` runs `region()` on the calling thread while recording every body call that
 /// trident's executors make (for_each, map, reduce, scan, sort, parallel_invoke: their chunks and
-/// tasks) and every pipeline stage call, on whatever thread runs it, and the span of every parallel
-/// call.  From those events it derives the wall time, the busy time of each worker, the idle time,
+/// tasks, task_group and blocking_pool tasks) and every pipeline stage call, on whatever thread
+/// runs it, and the span of every parallel call.  From those events it derives the wall time, the busy time of each worker, the idle time,
 /// the serial fraction (Amdahl), the load imbalance, the statistics of every pipeline run in the
 /// region, and one sentence naming the dominant reason why the speedup falls short of the worker
 /// count; it can write the run as a Chrome trace (open it in https://ui.perfetto.dev or
@@ -25,7 +25,8 @@
 /// chunk of reduce, each side of invoke, and the part of a call run inline before it goes parallel)
 /// or a pipeline stage call is one event: {worker, begin, end, label}.  Code of the region outside
 /// any such call (the caller's own work between parallel calls) is not an event: it counts as
-/// serial time.  task_group and blocking_pool tasks are not recorded.  The recorder is process-wide:
+/// serial time.  A task of a task_group is a "task" event, a task submitted to a blocking_pool a
+/// "pool task" event; explain does not know a pool's size: pass it as explain_options::workers.  The recorder is process-wide:
 /// trident calls made by other threads while the region runs are recorded too.  Worker 0 is the
 /// thread that called explain; other threads get ordinals 1, 2, ... in the order of their first
 /// event.  A pipeline run is handed over with its pipeline_stats when it finishes inside the region.

@@ -41,6 +41,9 @@
 /// exception after `wait()` (or through `future.share()`, whose state outlives the handler) is
 /// ordered for TSan; `future.get()` alone releases the future's state before the handler runs.
 ///
+/// Explain: inside a `trident::explain` region each task is recorded as a "pool task" event on its
+/// pool thread; tell explain the pool's size (`explain_options::workers = pool.threads()`).
+///
 /// Lifetime: the destructor lets every task submitted so far (and any they submit meanwhile) run
 /// to the end, then joins the threads, like Python's `ThreadPoolExecutor.shutdown(wait=True)`.
 /// A pool is neither copyable nor movable, and must not be destroyed by one of its own tasks.
@@ -117,7 +120,7 @@ public:
         std::promise<R> promise;
         std::future<R> future = promise.get_future();
         post(detail::unique_task([fn = std::decay_t<F>(std::forward<F>(f)), p = std::move(promise)]() mutable noexcept {
-            detail::fulfil(p, fn);
+            detail::fulfil(p, fn, detail::label_pool_task);
         }));
         return future;
     }

@@ -97,7 +97,7 @@ template <class R, class F>
 class promised_task final : public group_task {
 public:
     promised_task(F f, std::promise<R> promise) : f_(std::move(f)), promise_(std::move(promise)) {}
-    std::exception_ptr run() noexcept override { return fulfil(promise_, f_); }
+    std::exception_ptr run() noexcept override { return fulfil(promise_, f_, label_task); }
     void cancel(const std::exception_ptr& why) noexcept override
     {
         try {
