@@ -154,6 +154,17 @@ TEST_CASE("explain accounting: more busy time than the sequential run is overhea
     CHECK(e.measured_speedup == Approx(1.0));
     CHECK(e.why() == "parallel slowdown: the work took 100% more busy time than the sequential run (shared caches and memory bandwidth, or per-call overhead)");
 
+    // With the bytes moved and the peak bandwidth, the sentence says whether memory can be the cause.
+    options.peak_bytes_per_second = 10e9;
+    options.bytes = 6e9; // in 1 s: 60% of the peak
+    CHECK(trident::detail::analyse(r, options).why() ==
+          "parallel slowdown: the work took 100% more busy time than the sequential run (memory traffic at 60% "
+          "of the measured peak bandwidth: contention for memory)");
+    options.bytes = 1e9; // 10%
+    CHECK(trident::detail::analyse(r, options).why() ==
+          "parallel slowdown: the work took 100% more busy time than the sequential run (memory traffic only 10% "
+          "of the measured peak bandwidth: shared caches or per-call overhead)");
+
     // Without the sequential time the same run is ideal.
     CHECK(trident::detail::analyse(r, on(2)).why() == "near ideal: 2.00x of 2");
 }

@@ -55,7 +55,8 @@
 ///   bandwidth  = with bytes and peak_bytes_per_second: P min(bytes / peak, W) - sequential time, or,
 ///                from 80% of the peak on, the whole gap P W - sequential time; from 80% on, why()
 ///                names the bandwidth whatever the other terms (no rearrangement of the work gains
-///                more than 1.25x there)
+///                more than 1.25x there); below it, a "parallel slowdown" sentence says whether the
+///                traffic (50% of the peak or more) can be its cause
 /// The idle time splits exactly (d0_out, d1_out: outside parallel calls at c = 0, 1; d0_in: inside
 /// them at c = 0): idle = P d0_out + (P - 1) d1_out + imbalance + P d0_in + pipeline - (the
 /// oversubscription: sum of (c - P) d(c) over c > P, outside stage-bound pipelines).
@@ -484,11 +485,19 @@ inline std::string explanation::why() const
     case reason::uneven_load:
         return "load imbalance: " + format_percent(imbalance) + " of worker time idle while others worked";
     case reason::overhead:
-        if (overhead_seconds && *overhead_seconds > 0 && (!(losses.scheduling > *overhead_seconds * 2)))
+        if (overhead_seconds && *overhead_seconds > 0 && (!(losses.scheduling > *overhead_seconds * 2))) {
+            // With the bandwidth known, say whether it can be the cause (half the peak or more).
+            const std::string cause =
+                !bandwidth_fraction ? "shared caches and memory bandwidth, or per-call overhead"
+                : *bandwidth_fraction >= 0.5
+                    ? "memory traffic at " + format_percent(*bandwidth_fraction) +
+                          " of the measured peak bandwidth: contention for memory"
+                    : "memory traffic only " + format_percent(*bandwidth_fraction) +
+                          " of the measured peak bandwidth: shared caches or per-call overhead";
             return "parallel slowdown: the work took " +
                    format_percent(*overhead_seconds / std::max(1e-300, busy_seconds - *overhead_seconds)) +
-                   " more busy time than the sequential run (shared caches and memory bandwidth, or "
-                   "per-call overhead)";
+                   " more busy time than the sequential run (" + cause + ")";
+        }
         return "scheduling overhead: " + format_percent(losses.scheduling / (P * wall_seconds)) +
                " of worker time spent waiting for parallel work to start or hand over";
     case reason::memory:
