@@ -28,6 +28,9 @@
 #ifndef TRIDENT_BENCH_GIT_HASH
 #  define TRIDENT_BENCH_GIT_HASH "unknown"
 #endif
+#ifndef TRIDENT_BENCH_BUILD_TYPE
+#  define TRIDENT_BENCH_BUILD_TYPE "unknown"
+#endif
 
 namespace bench {
 
@@ -56,6 +59,7 @@ inline void add_context()
     benchmark::AddCustomContext("compiler", "unknown");
 #endif
     benchmark::AddCustomContext("git_hash", TRIDENT_BENCH_GIT_HASH);
+    benchmark::AddCustomContext("build_type", TRIDENT_BENCH_BUILD_TYPE);
     benchmark::AddCustomContext("cpu_model", cpu_model());
 }
 

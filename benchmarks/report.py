@@ -398,8 +398,11 @@ def header_lines(contexts, ctx, gpu, results_dir):
     out.append(f"- CPU: {ctx.get('cpu_model', '?')}; cores: {cores or '?'}; oneTBB max concurrency: "
                f"{ctx.get('tbb_max_concurrency', '?')}; OpenMP threads: {ctx.get('omp_max_threads', '?')}")
     out.append(f"- GPU: {gpu or 'no GPU'}")
-    out.append(f"- compiler: {ctx.get('compiler', '?')}; git: {ctx.get('git_hash', '?')}; "
-               f"benchmark library build: {ctx.get('library_build_type', '?')}")
+    mpi = next((c.get("mpi_ranks") for _, c in contexts if c.get("mpi_ranks")), None)
+    out.append(f"- MPI: {mpi} ranks" if mpi else "- MPI: none (trident has no MPI transport yet)")
+    out.append(f"- compiler: {ctx.get('compiler', '?')}; build type: {ctx.get('build_type', '?')}; "
+               f"git: {ctx.get('git_hash', '?')}; Google Benchmark's own library build: "
+               f"{ctx.get('library_build_type', '?')}")
     load_avg = ctx.get("load_avg")
     if load_avg:
         out.append("- load average at start: " + ", ".join(f"{x:.2f}" for x in load_avg))

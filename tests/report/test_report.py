@@ -82,7 +82,7 @@ class ReportOnFixture(unittest.TestCase):
 
     def test_header_carries_the_machine(self):
         for text in ("Fixture CPU 9000", "cores: 2", "g++ 12.2.0", "f1x7ure", "2026-01-02T03:04:05+00:00",
-                     "GPU: no GPU", "trident_bench_lecture.json", "trident_bench_tasks.json"):
+                     "GPU: no GPU", "MPI: none", "trident_bench_lecture.json", "trident_bench_tasks.json"):
             self.assertIn(text, self.md)
 
     def test_every_claim_has_a_row(self):
