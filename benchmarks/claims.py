@@ -151,7 +151,8 @@ CLAIMS: Tuple[Claim, ...] = (
         comparisons=(
             Comparison("gemm", peers=("tbb", "omp"), gpu=("cublas", "trident_gpu")),
         ),
-        description="C = A x B on square matrices (benchmarks/bench_lecture.cpp); GFLOP/s from the rows' GFLOP/s counter",
+        description="C = A x B on square matrices, cache-blocked (benchmarks/bench_lecture.cpp; the GPU rows, cuBLAS "
+                    "and trident::gpu, in benchmarks/gpu/bench_gpu_lecture.cu); GFLOP/s from the rows' GFLOP/s counter",
     ),
     Claim(
         id="6",
@@ -164,7 +165,8 @@ CLAIMS: Tuple[Claim, ...] = (
             Comparison("monte_carlo", peers=("tbb", "omp"), gpu=("trident_gpu",), caption="Monte Carlo"),
             Comparison("image_filter", peers=("tbb", "omp"), gpu=("trident_gpu",), caption="image filter"),
         ),
-        description="a Monte Carlo estimate and an image filter (benchmarks/bench_lecture.cpp)",
+        description="a Monte Carlo estimate of pi and a 3x3 box blur (benchmarks/bench_lecture.cpp; the GPU rows in "
+                    "benchmarks/gpu/bench_gpu_lecture.cu)",
     ),
     Claim(
         id="7a",

@@ -327,7 +327,9 @@ def evaluate(claim, comp, res, has_gpu):
         elif g.get("failed"):
             r["gpu_cell"] = "FAILED"
         else:
-            r["gpu_cell"] = fmt_time(g["time"]) + (f" ({seq['time'] / g['time']:.1f}x)" if ok(seq) else "")
+            # Named when the comparison has several GPU implementations (GEMM: cuBLAS before trident's).
+            r["gpu_cell"] = ((f"{r['gpu_impl']} " if len(comp.gpu) > 1 else "") + fmt_time(g["time"])
+                             + (f" ({seq['time'] / g['time']:.1f}x)" if ok(seq) else ""))
     else:
         r["gpu_cell"] = "n/a"
 

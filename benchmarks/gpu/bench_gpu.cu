@@ -11,6 +11,13 @@
 //   gpu_host_map_f32     trident_device_vector vs trident_host_vector (64M floats: H2D + D2H included)
 //   gpu_pipeline         lanes1 vs lanes2, lanes3: trident::gpu_map_stage without and with overlap
 //                        (bench_gpu_pipeline.cu, linked into this binary; its own timing and counters)
+//   gemm                 cublas (cublasDgemm) vs trident_gpu (for_each_index, one thread per element
+//                        of C): the lecture's claim 5 on the GPU, n x n doubles as the CPU rows
+//   monte_carlo          trident_gpu (map_reduce): claim 6, the CPU rows' points
+//   image_filter         trident_gpu (for_each_index, one thread per pixel): claim 6, 3x3 box blur
+//                        (these three: bench_gpu_lecture.cu, linked into this binary; the workloads of
+//                        benchmarks/bench_lecture.cpp, from benchmarks/lecture_workloads.hpp; timed in
+//                        ms, with GFLOP/s on the gemm rows)
 //
 // Every iteration is timed with CUDA events on the default stream (UseManualTime); trident calls
 // return only when their result is ready, so the events bracket the whole call.  Scratch memory
@@ -20,6 +27,8 @@
 // Without a GPU the binary prints one "no GPU" line and exits 0.
 
 #include "trident/trident.hpp"
+
+#include "gpu_timing.cuh"
 
 #include <benchmark/benchmark.h>
 #include <cub/device/device_radix_sort.cuh>
@@ -47,43 +56,8 @@ constexpr std::size_t reduce_n = 100'000'000;            // 100M doubles
 constexpr std::size_t scan_n = std::size_t{1} << 26;    // 64M ints
 constexpr std::size_t sort_n = 10'000'000;               // 10M keys
 
-void check(cudaError_t e, const char* what)
-{
-    if (e != cudaSuccess) {
-        std::fprintf(stderr, "trident_bench_gpu: %s failed: %s\n", what, cudaGetErrorString(e));
-        std::exit(1);
-    }
-}
-
-/// CUDA events around one iteration on the default stream.
-class event_timer {
-public:
-    event_timer()
-    {
-        check(cudaEventCreate(&start_), "cudaEventCreate");
-        check(cudaEventCreate(&stop_), "cudaEventCreate");
-    }
-    event_timer(const event_timer&) = delete;
-    event_timer& operator=(const event_timer&) = delete;
-    ~event_timer()
-    {
-        cudaEventDestroy(start_);
-        cudaEventDestroy(stop_);
-    }
-    void start() { check(cudaEventRecord(start_, nullptr), "cudaEventRecord"); }
-    /// Seconds since start().
-    double stop()
-    {
-        check(cudaEventRecord(stop_, nullptr), "cudaEventRecord");
-        check(cudaEventSynchronize(stop_), "cudaEventSynchronize");
-        float ms = 0;
-        check(cudaEventElapsedTime(&ms, start_, stop_), "cudaEventElapsedTime");
-        return ms / 1e3;
-    }
-
-private:
-    cudaEvent_t start_{}, stop_{};
-};
+using bench_gpu::check;
+using bench_gpu::event_timer;
 
 /// One device buffer of raw bytes for the CUB peers' scratch.
 struct raw_buffer {

@@ -36,6 +36,8 @@
 #include "trident/trident.hpp"
 #include "trident/backend/cuda/gpu_stage.cuh"
 
+#include "gpu_timing.cuh"
+
 #include <benchmark/benchmark.h>
 #include <cuda_runtime.h>
 
@@ -58,13 +60,7 @@ constexpr std::size_t batch_n = std::size_t{1} << 22; // 4M floats, 16 MiB per b
 constexpr std::size_t batch_count = 64;
 constexpr int fma_per_element = 2048;
 
-void check(cudaError_t e, const char* what)
-{
-    if (e != cudaSuccess) {
-        std::fprintf(stderr, "trident_bench_gpu: %s failed: %s\n", what, cudaGetErrorString(e));
-        std::exit(1);
-    }
-}
+using bench_gpu::check;
 
 /// A chain of dependent FMAs: converges towards 1, never denormal, never folded by the compiler.
 struct heavy {
