@@ -430,7 +430,8 @@ def main():
                    f"oneTBB max concurrency: {ctx.get('tbb_max_concurrency', '?')}, "
                    f"OpenMP threads: {ctx.get('omp_max_threads', '?')}")
         out.append(f"- compiler: {ctx.get('compiler', '?')}, git: {ctx.get('git_hash', '?')}, "
-                   f"benchmark library build: {ctx.get('library_build_type', '?')}")
+                   f"build type: {ctx.get('build_type', '?')}, Google Benchmark's own library build: "
+                   f"{ctx.get('library_build_type', '?')}")
         load_avg = ctx.get("load_avg")
         if load_avg:
             out.append(f"- load average at start: {', '.join(f'{x:.2f}' for x in load_avg)}")
