@@ -58,6 +58,7 @@ trident::explain_options on(int workers)
 {
     trident::explain_options o;
     o.workers = workers;
+    o.hardware_threads = 256; // the synthetic runs' accounting, whatever machine runs the test
     return o;
 }
 
@@ -185,6 +186,28 @@ TEST_CASE("explain accounting: memory bandwidth near the measured peak", "[expla
     // Far from the peak, the imbalance explains it.
     options.bytes = 1e9;
     CHECK(trident::detail::analyse(r, options).why().rfind("load imbalance", 0) == 0);
+}
+
+TEST_CASE("explain accounting: more workers than hardware threads is oversubscription", "[explain]")
+{
+    // 4 workers, each busy the whole second (their busy time includes the turns they wait), on 2
+    // hardware threads: the 2 s of sequential work took 1 s.
+    auto r = synthetic(4);
+    for (auto& w : r.per_worker)
+        w = {ev(0, 1'000'000)};
+    r.per_worker[0].push_back(ev(0, 1'000'000, span));
+    auto options = on(4);
+    options.hardware_threads = 2;
+    options.sequential_seconds = 2.0;
+    const trident::explanation e = trident::detail::analyse(r, options);
+    CHECK(e.hardware_threads == 2);
+    CHECK(e.predicted_speedup == Approx(2.0));
+    CHECK(e.measured_speedup == Approx(2.0));
+    CHECK(e.why() == "oversubscribed: 4 workers take turns on 2 hardware threads, so at most 2.0x (measured 2.00x)");
+
+    // The same recording on 4 hardware threads is a slowdown (busy twice the sequential time).
+    options.hardware_threads = 4;
+    CHECK(trident::detail::analyse(r, options).why().rfind("parallel slowdown: the work took 100% more busy time", 0) == 0);
 }
 
 TEST_CASE("explain accounting: a pipeline bound by a serial stage", "[explain]")

@@ -44,7 +44,8 @@
 ///                         calls, a seq policy's calls)
 ///   sequential estimate = busy + time outside parallel calls with c = 0 (the caller's untracked code)
 ///   serial_fraction f   = serial_seconds / sequential estimate
-///   predicted_speedup   = 1 / (f + (1 - f) / P)                                       (Amdahl)
+///   predicted_speedup   = 1 / (f + (1 - f) / min(P, H))                               (Amdahl)
+///                         (H: the machine's hardware threads, explain_options::hardware_threads)
 ///   measured_speedup    = (explain_options::sequential_seconds, else the estimate) / W
 /// and the lost worker-time splits into (explain_losses, worker-seconds):
 ///   serial     = (P - 1) serial_seconds
@@ -60,7 +61,10 @@
 /// The idle time splits exactly (d0_out, d1_out: outside parallel calls at c = 0, 1; d0_in: inside
 /// them at c = 0): idle = P d0_out + (P - 1) d1_out + imbalance + P d0_in + pipeline - (the
 /// oversubscription: sum of (c - P) d(c) over c > P, outside stage-bound pipelines).
-/// why() says "near ideal" when measured_speedup >= 0.9 P, else names the largest of these terms.
+/// why() says "near ideal" when measured_speedup >= 0.9 P; else, with more workers than hardware
+/// threads (P > H), "oversubscribed" (the workers take turns on H threads: at most H x, and their
+/// busy times include the turns they wait, so the other terms would mislead); else it names the
+/// largest of these terms.
 ///
 /// **Requirements.**  One explain at a time in the process; `region` callable with no arguments.
 /// **Complexity.**  Outside a region: one relaxed atomic load per body or stage call.  Inside: two
@@ -92,6 +96,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -108,6 +113,8 @@ struct explain_options {
     std::optional<double> peak_bytes_per_second;
     /// Threads that could work; 0: the current arena's max_concurrency.
     int workers = 0;
+    /// Threads the hardware runs at once; 0: std::thread::hardware_concurrency().
+    int hardware_threads = 0;
     /// Keep the events (for write_chrome_trace and explanation::events); the accounting needs
     /// them only while explain analyses them.
     bool keep_events = true;
@@ -142,6 +149,7 @@ struct explain_losses {
 struct explanation {
     double wall_seconds = 0;
     int workers = 1;
+    int hardware_threads = 0; ///< the machine's (0: unknown)
     std::vector<worker_activity> per_worker; ///< by worker ordinal; worker 0 = the explain caller
     double busy_seconds = 0;
     double idle_seconds = 0; ///< workers x wall - busy
@@ -345,7 +353,10 @@ inline explanation analyse(explain_recording rec, const explain_options& options
     e.serial_seconds = d0_out + d1_out;
     e.sequential_estimate_seconds = e.busy_seconds + d0_out;
     e.serial_fraction = e.sequential_estimate_seconds > 0 ? std::min(1.0, e.serial_seconds / e.sequential_estimate_seconds) : 1.0;
-    e.predicted_speedup = 1.0 / (e.serial_fraction + (1.0 - e.serial_fraction) / P);
+    e.hardware_threads = options.hardware_threads > 0 ? options.hardware_threads
+                                                      : static_cast<int>(std::thread::hardware_concurrency());
+    const double runnable = e.hardware_threads > 0 ? std::min(P, static_cast<double>(e.hardware_threads)) : P;
+    e.predicted_speedup = 1.0 / (e.serial_fraction + (1.0 - e.serial_fraction) / runnable);
     const double reference = options.sequential_seconds.value_or(e.sequential_estimate_seconds);
     e.measured_speedup = e.wall_seconds > 0 ? reference / e.wall_seconds : 0.0;
     e.imbalance = e.wall_seconds > 0 ? e.losses.imbalance / (P * e.wall_seconds) : 0.0;
@@ -470,6 +481,10 @@ inline std::string explanation::why() const
     };
     if (bandwidth_fraction && *bandwidth_fraction >= 0.8) // the machine's bandwidth binds: nothing else gains more than 1.25x
         return bandwidth_sentence();
+    if (hardware_threads > 0 && workers > hardware_threads)
+        return "oversubscribed: " + std::to_string(workers) + " workers take turns on " + std::to_string(hardware_threads) +
+               " hardware thread" + (hardware_threads == 1 ? "" : "s") + ", so at most " +
+               format_fixed(predicted_speedup, 1) + "x (measured " + format_fixed(measured_speedup, 2) + "x)";
 
     enum class reason { serial_part, uneven_load, overhead, pipeline_stage, memory };
     std::pair<reason, double> best{reason::serial_part, losses.serial};
