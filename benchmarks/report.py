@@ -22,8 +22,6 @@ reported an error (error_occurred in its JSON; everything is still written), or 
 required and could not be drawn; 2 usage.  Standard library, and matplotlib if importable.
 """
 import argparse
-import glob
-import json
 import os
 import sys
 import textwrap
@@ -31,7 +29,7 @@ import textwrap
 sys.dont_write_bytecode = True  # no benchmarks/__pycache__ beside the sources
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import claims as registry  # noqa: E402  (benchmarks/claims.py, beside this file)
-from summarize import UNIT_SECONDS, fmt_time  # noqa: E402  (benchmarks/summarize.py: one time format)
+from summarize import fmt_time, read_runs, seconds_of  # noqa: E402  (benchmarks/summarize.py: one reader, one format)
 
 # Keys of a Google Benchmark row that are not user counters.
 STANDARD_KEYS = {
@@ -78,40 +76,14 @@ def load(results_dir):
     """Returns (contexts, rows, failures): contexts = [(file, context)], rows[(workload, impl, arg)] =
     dict(time seconds, cv, label, counters, file, arg), failures = [(name, message, file)]."""
     contexts, rows, failures = [], {}, []
-    for path in sorted(glob.glob(os.path.join(results_dir, "*.json"))):
-        name = os.path.basename(path)
-        try:
-            with open(path) as f:
-                data = json.load(f)
-        except (OSError, ValueError) as e:
-            print(f"report: skipping {path}: {e}", file=sys.stderr)
-            continue
-        if not isinstance(data, dict) or not isinstance(data.get("benchmarks"), list):
-            continue
-        contexts.append((name, data.get("context") or {}))
-        runs = {}  # run_name -> {"median": entry, "cv": entry, "iterations": [entries]}
-        for b in data["benchmarks"]:
-            run = b.get("run_name", b.get("name", "?"))
-            if b.get("error_occurred"):
-                failures.append((run, b.get("error_message", ""), name))
-                rows[parse_name(run)] = {"failed": b.get("error_message", "") or "error", "file": name,
-                                         "counters": {}, "label": None, "time": None, "cv": None,
-                                         "arg": parse_name(run)[2]}
-                continue
-            slot = runs.setdefault(run, {"iterations": []})
-            if b.get("run_type") == "aggregate":
-                slot[b.get("aggregate_name")] = b
-            else:
-                slot["iterations"].append(b)
-        for run, slot in runs.items():
-            entry = slot.get("median")
-            if entry is None and slot["iterations"]:
-                its = sorted(slot["iterations"], key=lambda e: e.get("real_time", 0))
-                entry = its[len(its) // 2]
-            if entry is None or "real_time" not in entry:
-                continue
-            label = entry.get("label") or next((e.get("label") for e in slot["iterations"] if e.get("label")), None)
-            cv = slot.get("cv")
+    for name, context, runs, failed in read_runs(results_dir, "report"):
+        contexts.append((name, context))
+        for run, message in failed:
+            failures.append((run, message, name))
+            rows[parse_name(run)] = {"failed": message or "error", "file": name, "counters": {}, "label": None,
+                                     "time": None, "cv": None, "arg": parse_name(run)[2]}
+        for run, (entry, cv, iterations) in runs.items():
+            label = entry.get("label") or next((e.get("label") for e in iterations if e.get("label")), None)
             key = parse_name(run)
             counters = counters_of(entry)
             # ->Threads(n) names a row ".../threads:n": n threads ran it (when no counter says otherwise).
@@ -121,7 +93,7 @@ def load(results_dir):
                 except ValueError:
                     pass
             rows[key] = {
-                "time": entry["real_time"] * UNIT_SECONDS.get(entry.get("time_unit", "ns"), 1e-9),
+                "time": seconds_of(entry),
                 "cv": cv.get("real_time") if cv else None,
                 "label": label,
                 "counters": counters,

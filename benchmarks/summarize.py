@@ -64,57 +64,75 @@ DESCRIPTIONS = {
 ORDER = list(DESCRIPTIONS)
 
 
-def load(out_dir):
-    """Returns (contexts, results): results[(workload, impl, arg)] = dict of measurements."""
-    contexts, results = [], {}
-    files = sorted(glob.glob(os.path.join(out_dir, "*.json")))
-    for path in files:
+def read_runs(results_dir, tool):
+    """The Google Benchmark JSON files of results_dir, in name order: [(file, context, runs, failures)].
+
+    runs[run_name] = (entry, cv, iterations): entry is the run's median aggregate, or its middle
+    repetition by real_time when it has no aggregates; cv its cv aggregate (None without); iterations
+    its repetition rows.  failures = [(run_name, error message)] for rows with error_occurred.  A file
+    that cannot be read is skipped with a line on stderr that starts with `tool`.  Shared by this
+    summary and benchmarks/report.py."""
+    files = []
+    for path in sorted(glob.glob(os.path.join(results_dir, "*.json"))):
         try:
             with open(path) as f:
                 data = json.load(f)
         except (OSError, ValueError) as e:
-            print(f"summarize: skipping {path}: {e}", file=sys.stderr)
+            print(f"{tool}: skipping {path}: {e}", file=sys.stderr)
             continue
-        if "benchmarks" not in data:
+        if not isinstance(data, dict) or not isinstance(data.get("benchmarks"), list):
             continue
-        contexts.append((os.path.basename(path), data.get("context", {})))
-        runs = {}  # run_name -> {"median": entry, "cv": entry, "iterations": [entries]}
+        slots, failures = {}, []  # run_name -> {"median": entry, "cv": entry, "iterations": [entries]}
         for b in data["benchmarks"]:
+            run = b.get("run_name", b.get("name", "?"))
             if b.get("error_occurred"):
-                print(f"summarize: {b.get('name')} failed: {b.get('error_message')}", file=sys.stderr)
+                failures.append((run, b.get("error_message", "")))
                 continue
-            run = b.get("run_name", b["name"])
-            slot = runs.setdefault(run, {"iterations": []})
+            slot = slots.setdefault(run, {"iterations": []})
             if b.get("run_type") == "aggregate":
                 slot[b.get("aggregate_name")] = b
             else:
                 slot["iterations"].append(b)
-        for run, slot in runs.items():
+        runs = {}
+        for run, slot in slots.items():
             entry = slot.get("median")
             if entry is None and slot["iterations"]:
-                its = sorted(slot["iterations"], key=lambda e: e["real_time"])
+                its = sorted(slot["iterations"], key=lambda e: e.get("real_time", 0))
                 entry = its[len(its) // 2]
-            if entry is None:
-                continue
+            if entry is not None and "real_time" in entry:
+                runs[run] = (entry, slot.get("cv"), slot["iterations"])
+        files.append((os.path.basename(path), data.get("context") or {}, runs, failures))
+    return files
+
+
+def seconds_of(entry):
+    """A row's real_time in seconds."""
+    return entry["real_time"] * UNIT_SECONDS.get(entry.get("time_unit", "ns"), 1e-9)
+
+
+def load(out_dir):
+    """Returns (contexts, results): results[(workload, impl, arg)] = dict of measurements."""
+    contexts, results = [], {}
+    for name, context, runs, failures in read_runs(out_dir, "summarize"):
+        contexts.append((name, context))
+        for run, message in failures:
+            print(f"summarize: {run} failed: {message}", file=sys.stderr)
+        for run, (entry, cv, _) in runs.items():
             parts = [p for p in run.split("/") if p != "real_time" and not p.startswith("min_time:")
                      and not p.startswith("repeats:")]
             if len(parts) < 2:
                 parts = [parts[0], "-"]
             workload, impl = parts[0], parts[1]
             arg = int(parts[2]) if len(parts) > 2 and parts[2].isdigit() else None
-            m = {
-                "time": entry["real_time"] * UNIT_SECONDS.get(entry.get("time_unit", "ns"), 1e-9),
+            results[(workload, impl, arg)] = {
+                "time": seconds_of(entry),
                 "items": entry.get("items_per_second"),
                 "bytes": entry.get("bytes_per_second"),
                 "traffic": entry.get("traffic"),
-                "cv": None,
-                "file": os.path.basename(path),
+                "cv": cv.get("real_time") if cv is not None else None,
+                "file": name,
                 "counters": {k: entry[k] for k in COUNTERS if isinstance(entry.get(k), (int, float))},
             }
-            cv = slot.get("cv")
-            if cv is not None:
-                m["cv"] = cv.get("real_time")
-            results[(workload, impl, arg)] = m
     return contexts, results
 
 
