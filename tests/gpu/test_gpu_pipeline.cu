@@ -175,6 +175,21 @@ void require_plus_one(const std::vector<std::vector<float>>& got, const std::vec
     }
 }
 
+/// Batch k of mixed_sizes through a stage computing out[i] = in[i]^2 - i, in int64.
+void require_square_minus_index(const std::vector<std::vector<std::int64_t>>& got)
+{
+    REQUIRE(got.size() == mixed_sizes.size());
+    for (std::size_t k = 0; k < mixed_sizes.size(); ++k) {
+        CAPTURE(k);
+        const std::vector<std::int32_t> in = make_batch(k, mixed_sizes[k]);
+        REQUIRE(got[k].size() == in.size());
+        std::size_t bad = 0;
+        for (std::size_t i = 0; i < in.size(); ++i)
+            bad += got[k][i] != std::int64_t{in[i]} * in[i] - static_cast<std::int64_t>(i);
+        REQUIRE(bad == 0);
+    }
+}
+
 } // namespace
 
 TEST_CASE("gpu pipeline: gpu_map_stage matches the CPU under par and seq with 1, 2 and 3 lanes", "[gpu][pipeline]")
@@ -243,16 +258,7 @@ TEST_CASE("gpu pipeline: the general kernel form with trident calls on the lane'
                 trident::run_pipeline(trident::seq, src, square, sink);
             else
                 trident::run_pipeline(trident::par, src, square, sink);
-            REQUIRE(results.size() == mixed_sizes.size());
-            for (std::size_t k = 0; k < mixed_sizes.size(); ++k) {
-                CAPTURE(k);
-                const std::vector<std::int32_t> in = make_batch(k, mixed_sizes[k]);
-                REQUIRE(results[k].size() == in.size());
-                std::size_t bad = 0;
-                for (std::size_t i = 0; i < in.size(); ++i)
-                    bad += results[k][i] != std::int64_t{in[i]} * in[i] - static_cast<std::int64_t>(i);
-                REQUIRE(bad == 0);
-            }
+            require_square_minus_index(results);
         }
     }
 
@@ -276,16 +282,7 @@ TEST_CASE("gpu pipeline: the general kernel form with trident calls on the lane'
                               raw,
                               trident::stage(trident::serial_in_order,
                                              [&](std::vector<std::int64_t> r) { results.push_back(std::move(r)); }));
-        REQUIRE(results.size() == mixed_sizes.size());
-        for (std::size_t k = 0; k < mixed_sizes.size(); ++k) {
-            CAPTURE(k);
-            const std::vector<std::int32_t> in = make_batch(k, mixed_sizes[k]);
-            REQUIRE(results[k].size() == in.size());
-            std::size_t bad = 0;
-            for (std::size_t i = 0; i < in.size(); ++i)
-                bad += results[k][i] != std::int64_t{in[i]} * in[i] - static_cast<std::int64_t>(i);
-            REQUIRE(bad == 0);
-        }
+        require_square_minus_index(results);
     }
 
     SECTION("trident::map with a function object on the lane policy; the stage object is reused")
