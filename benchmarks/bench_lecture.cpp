@@ -291,49 +291,7 @@ void cpu_trident_par(benchmark::State& state)
 
 // ---- claim 5: GEMM ------------------------------------------------------------------------------
 
-/// C = A x B on n x n row-major doubles, computed in blocks of gemm_block_rows rows of C: the
-/// independent pieces of work, one after another in seq_loop, spread over the workers otherwise.
-constexpr std::size_t gemm_block_rows = 16;
-
-struct matrices {
-    std::size_t n;
-    std::vector<double> a, b, c;
-    explicit matrices(std::size_t size) : n(size), a(size * size), b(size * size), c(size * size)
-    {
-        for (std::size_t i = 0; i < a.size(); ++i) {
-            a[i] = lecture::gemm_a(i);
-            b[i] = lecture::gemm_b(i);
-        }
-    }
-    std::size_t blocks() const { return (n + gemm_block_rows - 1) / gemm_block_rows; }
-    /// Block `block` of C's rows: i-k-j loops (unit stride in the inner loop, which the compiler
-    /// vectorises), k taken in panels of B small enough (256 KiB) to stay in a core's L2 cache while
-    /// every row of the block uses them.  Each C element sums over k in ascending order whatever
-    /// the blocking, so every schedule gives the same bits.
-    [[gnu::noinline]] void block_of_rows(std::size_t block)
-    {
-        const std::size_t r0 = block * gemm_block_rows, r1 = std::min(n, r0 + gemm_block_rows);
-        const std::size_t panel = std::max<std::size_t>(8, (std::size_t{256} << 10) / (n * sizeof(double)));
-        std::fill(c.begin() + static_cast<std::ptrdiff_t>(r0 * n), c.begin() + static_cast<std::ptrdiff_t>(r1 * n), 0.0);
-        for (std::size_t k0 = 0; k0 < n; k0 += panel) {
-            const std::size_t k1 = std::min(n, k0 + panel);
-            for (std::size_t i = r0; i < r1; ++i) {
-                double* ci = &c[i * n];
-                for (std::size_t k = k0; k < k1; ++k) {
-                    const double aik = a[i * n + k];
-                    const double* bk = &b[k * n];
-                    for (std::size_t j = 0; j < n; ++j)
-                        ci[j] += aik * bk[j];
-                }
-            }
-        }
-    }
-    void all_blocks()
-    {
-        for (std::size_t block = 0; block < blocks(); ++block)
-            block_of_rows(block);
-    }
-};
+using matrices = lecture::gemm_matrices;
 
 void gemm_counters(benchmark::State& state, std::size_t n)
 {
@@ -492,16 +450,8 @@ struct image {
     /// Row y of the 3x3 box blur (edges clamped).
     [[gnu::noinline]] void blur_row(std::size_t y)
     {
-        const auto clampi = [this](long long v) {
-            return static_cast<std::size_t>(std::clamp<long long>(v, 0, static_cast<long long>(side) - 1));
-        };
-        for (std::size_t x = 0; x < side; ++x) {
-            float s = 0;
-            for (int dy = -1; dy <= 1; ++dy)
-                for (int dx = -1; dx <= 1; ++dx)
-                    s += in[clampi(static_cast<long long>(y) + dy) * side + clampi(static_cast<long long>(x) + dx)];
-            out[y * side + x] = s / 9.0f;
-        }
+        for (std::size_t x = 0; x < side; ++x)
+            out[y * side + x] = lecture::blur_pixel(in.data(), side, x, y);
     }
     void blur_all()
     {

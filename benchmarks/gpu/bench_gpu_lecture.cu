@@ -92,25 +92,15 @@ private:
 
 // ---- claim 5: GEMM ------------------------------------------------------------------------------
 
-/// C = A x B on the host, i-k-j order as the seq_loop row: the reference, computed once.
-const std::vector<double>& gemm_reference()
+/// C = A x B on the host, the seq_loop row's own product: the reference, computed once.
+const lecture::gemm_matrices& gemm_reference()
 {
-    static const std::vector<double> c = [] {
-        const std::size_t n = lecture::gemm_n();
-        std::vector<double> a(n * n), b(n * n), out(n * n, 0.0);
-        for (std::size_t i = 0; i < n * n; ++i) {
-            a[i] = lecture::gemm_a(i);
-            b[i] = lecture::gemm_b(i);
-        }
-        for (std::size_t i = 0; i < n; ++i)
-            for (std::size_t k = 0; k < n; ++k) {
-                const double aik = a[i * n + k];
-                for (std::size_t j = 0; j < n; ++j)
-                    out[i * n + j] += aik * b[k * n + j];
-            }
-        return out;
+    static const lecture::gemm_matrices m = [] {
+        lecture::gemm_matrices product(lecture::gemm_n());
+        product.all_blocks();
+        return product;
     }();
-    return c;
+    return m;
 }
 
 /// The inputs on the device and the output, NaN until a product is written.
@@ -118,18 +108,9 @@ struct gemm_data {
     std::size_t n;
     trident::device_vector<double> a, b, c;
 
-    explicit gemm_data(std::size_t size)
-        : n(size), a(host_matrix(size, lecture::gemm_a)), b(host_matrix(size, lecture::gemm_b)),
-          c(size * size, std::numeric_limits<double>::quiet_NaN())
+    explicit gemm_data(const lecture::gemm_matrices& host)
+        : n(host.n), a(host.a), b(host.b), c(host.n * host.n, std::numeric_limits<double>::quiet_NaN())
     {
-    }
-
-    static std::vector<double> host_matrix(std::size_t n, double (*element)(std::size_t))
-    {
-        std::vector<double> m(n * n);
-        for (std::size_t i = 0; i < m.size(); ++i)
-            m[i] = element(i);
-        return m;
     }
 };
 
@@ -137,7 +118,7 @@ struct gemm_data {
 bool gemm_matches(benchmark::State& state, const gemm_data& d, const char* row)
 {
     const std::vector<double> c = d.c.to_host();
-    const std::vector<double>& expected = gemm_reference();
+    const std::vector<double>& expected = gemm_reference().c;
     for (std::size_t i = 0; i < c.size(); ++i) {
         if (!(std::abs(c[i] - expected[i]) <= 1e-11 * std::abs(expected[i]))) {
             char values[96];
@@ -171,7 +152,7 @@ void gemm_cublas_once(const cublas_handle& handle, gemm_data& d)
 
 void gemm_cublas(benchmark::State& state)
 {
-    gemm_data d(lecture::gemm_n());
+    gemm_data d(gemm_reference());
     const cublas_handle handle;
     gemm_cublas_once(handle, d);
     check(cudaDeviceSynchronize(), "cudaDeviceSynchronize");
@@ -203,7 +184,7 @@ void gemm_trident_once(gemm_data& d)
 
 void gemm_trident_gpu(benchmark::State& state)
 {
-    gemm_data d(lecture::gemm_n());
+    gemm_data d(gemm_reference());
     gemm_trident_once(d);
     if (!gemm_matches(state, d, "gemm/trident_gpu"))
         return;
@@ -281,24 +262,6 @@ void mc_trident_gpu(benchmark::State& state)
 
 // ---- claim 6: image filter ------------------------------------------------------------------------
 
-/// v clamped to [0, side - 1].
-TRIDENT_HOST_DEVICE inline std::uint32_t clamp_coord(long long v, std::uint32_t side)
-{
-    return v < 0 ? 0u : (v >= static_cast<long long>(side) ? side - 1 : static_cast<std::uint32_t>(v));
-}
-
-/// Pixel (x, y) of the 3x3 box blur: the nine neighbours summed dy outer, dx inner, from 0, / 9.
-/// The same function on the host (the reference) and on the device.
-TRIDENT_HOST_DEVICE inline float blur_pixel(const float* in, std::uint32_t side, std::uint32_t x, std::uint32_t y)
-{
-    float s = 0.0f;
-    for (int dy = -1; dy <= 1; ++dy)
-        for (int dx = -1; dx <= 1; ++dx)
-            s += in[static_cast<std::size_t>(clamp_coord(static_cast<long long>(y) + dy, side)) * side +
-                    clamp_coord(static_cast<long long>(x) + dx, side)];
-    return s / 9.0f;
-}
-
 std::vector<float> image_input(std::size_t side)
 {
     std::vector<float> in(side * side);
@@ -311,12 +274,12 @@ std::vector<float> image_input(std::size_t side)
 const std::vector<float>& image_reference()
 {
     static const std::vector<float> out = [] {
-        const auto side = static_cast<std::uint32_t>(lecture::image_side());
+        const std::size_t side = lecture::image_side();
         const std::vector<float> in = image_input(side);
         std::vector<float> o(in.size());
-        for (std::uint32_t y = 0; y < side; ++y)
-            for (std::uint32_t x = 0; x < side; ++x)
-                o[std::size_t{y} * side + x] = blur_pixel(in.data(), side, x, y);
+        for (std::size_t y = 0; y < side; ++y)
+            for (std::size_t x = 0; x < side; ++x)
+                o[y * side + x] = lecture::blur_pixel(in.data(), side, x, y);
         return o;
     }();
     return out;
@@ -328,7 +291,7 @@ void image_trident_once(std::uint32_t side, trident::device_span<const float> in
 {
     trident::for_each_index(trident::gpu, std::size_t{side} * side, TRIDENT_LAMBDA(std::size_t e) {
         const auto p = static_cast<std::uint32_t>(e);
-        out[e] = blur_pixel(in.data(), side, p % side, p / side);
+        out[e] = lecture::blur_pixel(in.data(), side, p % side, p / side);
     });
 }
 
