@@ -58,8 +58,8 @@ int all_threads() { return tbb::this_task_arena::max_concurrency(); }
 /// The workers the suite runs with: TRIDENT_BENCH_THREADS, else oneTBB's default (one per core).
 int suite_workers()
 {
-    const char* env = std::getenv("TRIDENT_BENCH_THREADS");
-    return env && std::atoi(env) > 0 ? std::atoi(env) : tbb::info::default_concurrency();
+    const int requested = bench::requested_threads();
+    return requested > 0 ? requested : tbb::info::default_concurrency();
 }
 
 /// The sequential (seq_loop) time of each workload: set by its seq_loop row, or measured once by

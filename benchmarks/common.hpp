@@ -63,6 +63,17 @@ inline void add_context()
     benchmark::AddCustomContext("cpu_model", cpu_model());
 }
 
+/// TRIDENT_BENCH_THREADS (scripts/trident bench --threads n): n; 0 when unset; -1 when set to
+/// anything but a positive integer.
+inline int requested_threads()
+{
+    const char* env = std::getenv("TRIDENT_BENCH_THREADS");
+    if (env == nullptr)
+        return 0;
+    const int n = std::atoi(env);
+    return n >= 1 ? n : -1;
+}
+
 /// Runs the registered benchmarks; `default_min_time` (seconds) applies unless the command line
 /// passes --benchmark_min_time itself.
 inline int run_main(int argc, char** argv, const char* default_min_time)
@@ -84,10 +95,10 @@ inline int run_main(int argc, char** argv, const char* default_min_time)
     // TRIDENT_BENCH_THREADS=n (scripts/trident bench --threads n): every benchmark runs inside a
     // oneTBB arena of n threads (trident's par, raw oneTBB and std::execution::par alike) and
     // OpenMP uses n threads; n may exceed the cores.
-    const char* env = std::getenv("TRIDENT_BENCH_THREADS");
-    const int threads = env ? std::atoi(env) : 0;
-    if (env && threads < 1) {
-        std::fprintf(stderr, "TRIDENT_BENCH_THREADS must be a positive integer, got '%s'\n", env);
+    const int threads = requested_threads();
+    if (threads < 0) {
+        std::fprintf(stderr, "TRIDENT_BENCH_THREADS must be a positive integer, got '%s'\n",
+                     std::getenv("TRIDENT_BENCH_THREADS"));
         return 2;
     }
     auto run = [] {
