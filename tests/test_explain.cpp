@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <future>
+#include <limits>
 #include <numeric>
 #include <optional>
 #include <sstream>
@@ -229,6 +230,58 @@ TEST_CASE("explain accounting: a pipeline bound by a serial stage", "[explain]")
     CHECK(e.losses.serial == Approx(0.0).margin(1e-12));
     REQUIRE(e.pipelines.size() == 1);
     CHECK(e.why() == "pipeline bound by stage 'train' (serial in order, 90% of the pipeline's busy time): 1.1x at most");
+}
+
+// ---- bad options ------------------------------------------------------------------------------
+
+TEST_CASE("explain_options: every bad value is std::invalid_argument naming the field and the value", "[explain][options]")
+{
+    const auto r = [] {
+        auto rec = synthetic(2);
+        rec.per_worker[0] = {ev(0, 1'000'000), ev(0, 1'000'000, span)};
+        rec.per_worker[1] = {ev(0, 1'000'000)};
+        return rec;
+    }();
+    // Each bad value, its field and how the value is printed; analyse() and explain() (before
+    // running the region) both refuse it.
+    struct bad {
+        const char* field;
+        const char* shown;
+        void (*set)(trident::explain_options&);
+    };
+    const bad cases[] = {
+        {"sequential_seconds", "-1", [](trident::explain_options& o) { o.sequential_seconds = -1; }},
+        {"sequential_seconds", "0", [](trident::explain_options& o) { o.sequential_seconds = 0; }},
+        {"sequential_seconds", "nan", [](trident::explain_options& o) { o.sequential_seconds = std::numeric_limits<double>::quiet_NaN(); }},
+        {"sequential_seconds", "inf", [](trident::explain_options& o) { o.sequential_seconds = std::numeric_limits<double>::infinity(); }},
+        {"bytes", "-5", [](trident::explain_options& o) { o.bytes = -5; }},
+        {"bytes", "nan", [](trident::explain_options& o) { o.bytes = std::numeric_limits<double>::quiet_NaN(); }},
+        {"bytes", "inf", [](trident::explain_options& o) { o.bytes = std::numeric_limits<double>::infinity(); }},
+        {"peak_bytes_per_second", "0", [](trident::explain_options& o) { o.peak_bytes_per_second = 0; }},
+        {"peak_bytes_per_second", "-1000000000", [](trident::explain_options& o) { o.peak_bytes_per_second = -1e9; }},
+        {"peak_bytes_per_second", "nan", [](trident::explain_options& o) { o.peak_bytes_per_second = std::numeric_limits<double>::quiet_NaN(); }},
+        {"peak_bytes_per_second", "inf", [](trident::explain_options& o) { o.peak_bytes_per_second = std::numeric_limits<double>::infinity(); }},
+        {"workers", "-2", [](trident::explain_options& o) { o.workers = -2; }},
+        {"hardware_threads", "-1", [](trident::explain_options& o) { o.hardware_threads = -1; }},
+    };
+    for (const bad& b : cases) {
+        auto options = on(2);
+        b.set(options);
+        const std::string expected = std::string("trident::explain_options::") + b.field;
+        INFO(expected << " = " << b.shown);
+        CHECK_THROWS_AS(trident::detail::analyse(r, options), std::invalid_argument);
+        CHECK_THROWS_WITH(trident::detail::analyse(r, options), Catch::Contains(expected) && Catch::Contains(std::string("got ") + b.shown));
+        bool ran = false;
+        CHECK_THROWS_WITH(trident::explain([&] { ran = true; }, options), Catch::Contains(expected));
+        CHECK_FALSE(ran);
+    }
+    // Good values at the edges still work: zero bytes, zero workers and hardware threads (the defaults).
+    auto options = on(2);
+    options.bytes = 0;
+    options.peak_bytes_per_second = 1;
+    options.sequential_seconds = 1e-9;
+    CHECK_NOTHROW(trident::detail::analyse(r, options));
+    CHECK_NOTHROW(trident::detail::analyse(r, trident::explain_options{}));
 }
 
 // ---- real runs --------------------------------------------------------------------------------

@@ -70,11 +70,15 @@
 /// **Complexity.**  Outside a region: one relaxed atomic load per body or stage call.  Inside: two
 /// clock reads and a push into the thread's own buffer per call (tens of ns); the analysis sorts
 /// the events, O(E log E).  Memory: 24 bytes per event (plus 40 kept per event with keep_events).
-/// **Exceptions.**  std::logic_error when an explain region is already recording (nested, or on
+/// **Exceptions.**  std::invalid_argument naming the field and its value for bad options (a
+/// negative, NaN or infinite time or byte count, a bandwidth not above zero, negative workers or
+/// hardware_threads: explain_options::validate, explain/options.hpp), before the region runs;
+/// std::logic_error when an explain region is already recording (nested, or on
 /// another thread); whatever `region` throws (recording stopped); write_chrome_trace(path):
 /// std::runtime_error naming the path when it cannot be written.
 
 #include "trident/detail/recorder.hpp"
+#include "trident/explain/options.hpp"
 #include "trident/detail/ticks.hpp"
 #include "trident/task/pipeline.hpp"
 
@@ -101,24 +105,6 @@
 #include <vector>
 
 namespace trident {
-
-/// What explain knows besides the recording.
-struct explain_options {
-    /// A measured sequential time of the same work, if the caller has one: the reference of
-    /// measured_speedup, and busy - sequential_seconds becomes the overhead term.
-    std::optional<double> sequential_seconds;
-    /// Bytes the region moves (reads + writes): with peak_bytes_per_second, the bandwidth bound.
-    std::optional<double> bytes;
-    /// The machine's measured bandwidth in bytes per second (from a STREAM triad, say).
-    std::optional<double> peak_bytes_per_second;
-    /// Threads that could work; 0: the current arena's max_concurrency.
-    int workers = 0;
-    /// Threads the hardware runs at once; 0: std::thread::hardware_concurrency().
-    int hardware_threads = 0;
-    /// Keep the events (for write_chrome_trace and explanation::events); the accounting needs
-    /// them only while explain analyses them.
-    bool keep_events = true;
-};
 
 /// One worker's share of the region.
 struct worker_activity {
@@ -225,8 +211,10 @@ inline std::string format_fixed(double v, int digits)
 }
 
 /// The accounting of the file comment, over one recording.
+/// \throws std::invalid_argument for bad options (explain_options::validate).
 inline explanation analyse(explain_recording rec, const explain_options& options)
 {
+    options.validate();
     explanation e;
     e.workers = options.workers > 0 ? options.workers : std::max(1, tbb::this_task_arena::max_concurrency());
     const double P = e.workers;
@@ -455,11 +443,13 @@ inline void write_json_string(std::ostream& os, std::string_view s)
 } // namespace detail
 
 /// Runs `region()` on the calling thread while recording (see the file comment) and explains it.
-/// \throws std::logic_error if an explain region is already recording; whatever region() throws
-///         (the recording is stopped and dropped first).
+/// \throws std::invalid_argument naming the field and its value for bad options (checked before
+///         region() runs: explain_options::validate); std::logic_error if an explain region is
+///         already recording; whatever region() throws (the recording is stopped and dropped first).
 template <class F>
 explanation explain(F&& region, const explain_options& options = {})
 {
+    options.validate(); // before the region runs
     detail::explain_session session;
     std::forward<F>(region)();
     return session.finish(options);
