@@ -13,7 +13,12 @@
 // buffer also carries an atomic flag that its writer and the collector take, so that a thread
 // outside the region (running trident work of its own while a region records) can never write a
 // buffer while the collector reads it: such a late event is dropped.
+//
+// CPU time (explain/cpu_time.hpp): each buffer also keeps readings of its thread's CPU clock and
+// run-queue delay (detail/thread_clock.hpp), taken when the thread registers, at an event's begin
+// or end when the last reading is cpu_sample_ticks old or more, and by the collector at stop().
 
+#include "trident/detail/thread_clock.hpp"
 #include "trident/detail/ticks.hpp"
 
 #include <atomic>
@@ -48,12 +53,43 @@ enum fixed_label : std::uint32_t {
     label_pool_task = 6, ///< a task on a blocking_pool thread
 };
 
+/// The least ticks() between two CPU readings of a thread (about a millisecond at GHz rates).
+inline constexpr std::uint64_t cpu_sample_ticks = std::uint64_t{1} << 21;
+
 /// One thread's events of the current recording.
 struct thread_events {
     std::atomic<bool> held{false}; ///< taken by the writer per event and by the collector
     bool open = false;             ///< accepting events (read and written only while held)
     int worker = 0;
     std::vector<recorded_event> events;
+    std::vector<cpu_sample> cpu;    ///< readings of the thread's clocks (written while held)
+    std::uint64_t last_sample = 0;  ///< ticks of the last reading (the owner thread's alone)
+    thread_clock clock;             ///< opened by the owner at registration, closed at stop()
+
+    /// Appends a reading at `now` (while held).
+    void sample(std::uint64_t now) noexcept
+    {
+        cpu_sample s;
+        if (clock.read(s)) {
+            s.ticks = now;
+            try {
+                cpu.push_back(s);
+            } catch (...) {
+            }
+        }
+    }
+
+    /// At an event's begin, on the owner thread: a reading when the last one is old enough.
+    void sample_if_due(std::uint64_t now) noexcept
+    {
+        if (now - last_sample < cpu_sample_ticks || held.exchange(true, std::memory_order_acquire))
+            return;
+        if (open) {
+            sample(now);
+            last_sample = now;
+        }
+        release();
+    }
 
     void hold() noexcept
     {
@@ -70,6 +106,10 @@ struct thread_events {
             try {
                 events.push_back(e);
             } catch (...) { // out of memory: the event is lost, the program is not
+            }
+            if (e.end - last_sample >= cpu_sample_ticks) {
+                sample(e.end);
+                last_sample = e.end;
             }
         }
         release();
@@ -134,6 +174,7 @@ public:
         if (active())
             return false;
         registered_.clear();
+        process_cpu_begin_ = process_cpu_ns();
         const std::uint64_t gen = recorder_generation.fetch_add(1, std::memory_order_relaxed) + 1;
         register_locked(gen); // reserves its buffer first: worker 0 (may throw std::bad_alloc)
         recorder_active.store(true, std::memory_order_release);
@@ -142,6 +183,8 @@ public:
 
     struct collected {
         std::vector<std::vector<recorded_event>> per_worker; ///< index = worker ordinal
+        std::vector<std::vector<cpu_sample>> cpu;            ///< each worker's clock readings
+        std::int64_t process_cpu_ns = -1;                    ///< the process's CPU time since start()
         std::vector<std::string> labels;
     };
 
@@ -151,13 +194,21 @@ public:
         collected out;
         const std::lock_guard lock(mutex_);
         recorder_active.store(false, std::memory_order_release);
+        const std::int64_t process_cpu_end = process_cpu_ns();
+        if (process_cpu_begin_ >= 0 && process_cpu_end >= process_cpu_begin_)
+            out.process_cpu_ns = process_cpu_end - process_cpu_begin_;
         out.per_worker.resize(registered_.size());
+        out.cpu.resize(registered_.size());
         for (std::size_t w = 0; w < registered_.size(); ++w) {
             thread_events* b = registered_[w];
             b->hold();
             b->open = false;
+            b->sample(ticks()); // the region's end (nothing when the thread has exited)
+            b->clock.close();
             out.per_worker[w] = std::move(b->events);
             b->events = {};
+            out.cpu[w] = std::move(b->cpu);
+            b->cpu = {};
             b->release();
         }
         registered_.clear();
@@ -189,8 +240,12 @@ private:
         thread_events* b = c.buffer;
         b->hold();
         b->events.clear();
+        b->cpu.clear();
         b->open = true;
         b->worker = static_cast<int>(registered_.size());
+        b->clock.open();
+        b->last_sample = ticks();
+        b->sample(b->last_sample);
         b->release();
         registered_.push_back(b);
         c.generation = gen;
@@ -208,6 +263,7 @@ private:
     std::vector<thread_events*> registered_;         ///< this recording's, by worker ordinal
     std::vector<std::string> labels_;
     std::map<std::string, std::uint32_t> label_ids_;
+    std::int64_t process_cpu_begin_ = -1;
 };
 
 /// Records the enclosing scope as one event when a region records; otherwise one relaxed load.
@@ -232,6 +288,8 @@ private:
         buffer_ = recorder::instance().this_thread();
         label_ = label;
         begin_ = ticks();
+        if (buffer_)
+            buffer_->sample_if_due(begin_);
     }
 
     thread_events* buffer_ = nullptr;

@@ -78,6 +78,7 @@
 /// std::runtime_error naming the path when it cannot be written.
 
 #include "trident/detail/recorder.hpp"
+#include "trident/explain/cpu_time.hpp"
 #include "trident/explain/options.hpp"
 #include "trident/detail/ticks.hpp"
 #include "trident/task/pipeline.hpp"
@@ -111,6 +112,7 @@ struct worker_activity {
     int worker = 0;           ///< 0: the thread that called explain
     double busy_seconds = 0;  ///< the union of its calls' time
     std::size_t calls = 0;    ///< body and stage calls recorded on it (nested ones included)
+    std::optional<double> on_cpu_fraction; ///< of its busy time between CPU readings (explain/cpu_time.hpp)
 };
 
 /// One recorded call (or, with the label "parallel call", one parallel call's span on the thread
@@ -129,6 +131,7 @@ struct explain_losses {
     double scheduling = 0;
     double pipeline = 0;
     double bandwidth = 0;
+    double other_processes = 0; ///< explain_cpu::other_processes_seconds (explain/cpu_time.hpp)
 };
 
 /// What explain found; see the file comment for how each number is derived.
@@ -152,6 +155,7 @@ struct explanation {
     std::vector<double> seconds_at_concurrency; ///< [c]: time with c workers busy
     double inside_parallel_seconds = 0;         ///< time inside parallel calls
     explain_losses losses;
+    explain_cpu cpu; ///< the workers' CPU time against their busy time (explain/cpu_time.hpp)
     std::vector<pipeline_stats> pipelines; ///< every run_pipeline finished inside the region
     std::size_t event_count = 0;           ///< body and stage calls recorded (spans not included)
     std::vector<explain_event> events;     ///< empty unless explain_options::keep_events
@@ -191,6 +195,8 @@ struct explain_recording {
     std::vector<recorded_pipeline> pipelines;
     std::uint64_t begin_ticks = 0, end_ticks = 0; ///< the region
     double wall_seconds = 0;                      ///< the region, by steady_clock
+    std::vector<std::vector<cpu_sample>> cpu;     ///< each worker's clock readings (may be empty)
+    std::optional<double> process_cpu_seconds;    ///< the process's CPU time over the region
 };
 
 inline std::string format_percent(double fraction)
@@ -234,6 +240,7 @@ inline explanation analyse(explain_recording rec, const explain_options& options
     };
     std::vector<point> points;
     e.per_worker.resize(rec.per_worker.size());
+    std::vector<worker_cpu> cpu_accounts;
     for (std::size_t w = 0; w < rec.per_worker.size(); ++w) {
         auto& events = rec.per_worker[w];
         worker_activity& act = e.per_worker[w];
@@ -255,8 +262,10 @@ inline explanation analyse(explain_recording rec, const explain_options& options
         std::sort(calls.begin(), calls.end());
         std::uint64_t cur_b = 0, cur_e = 0;
         bool open = false;
+        tick_intervals busy;
         auto close = [&] {
             if (open && cur_e > cur_b) {
+                busy.emplace_back(cur_b, cur_e);
                 act.busy_seconds += static_cast<double>(cur_e - cur_b) * per_tick;
                 points.push_back({cur_b, +1, 0, 0});
                 points.push_back({cur_e, -1, 0, 0});
@@ -273,6 +282,11 @@ inline explanation analyse(explain_recording rec, const explain_options& options
             }
         }
         close();
+        if (w < rec.cpu.size()) {
+            cpu_accounts.push_back(account_worker_cpu(busy, rec.cpu[w], per_tick));
+            if (cpu_accounts.back().covered > 0)
+                act.on_cpu_fraction = cpu_accounts.back().cpu / cpu_accounts.back().covered;
+        }
         for (const auto& [b, en] : spans)
             if (en > b) {
                 points.push_back({b, 0, +1, 0});
@@ -350,9 +364,15 @@ inline explanation analyse(explain_recording rec, const explain_options& options
     e.imbalance = e.wall_seconds > 0 ? e.losses.imbalance / (P * e.wall_seconds) : 0.0;
     e.losses.serial = (P - 1) * e.serial_seconds;
     e.losses.scheduling = P * d0_in;
+    e.cpu = account_cpu(cpu_accounts, rec.process_cpu_seconds, e.hardware_threads, e.wall_seconds);
+    e.losses.other_processes = e.cpu.other_processes_seconds;
     if (options.sequential_seconds) {
         e.overhead_seconds = e.busy_seconds - *options.sequential_seconds;
-        e.losses.scheduling += std::max(0.0, *e.overhead_seconds);
+        // Busy time that other processes took is theirs, not a slowdown of the work.
+        e.losses.scheduling += std::max(0.0, *e.overhead_seconds - e.losses.other_processes);
+        if (options.sequential_cpu_seconds)
+            e.cpu.sequential_off_cpu_fraction =
+                std::max(0.0, 1.0 - *options.sequential_cpu_seconds / *options.sequential_seconds);
     }
     if (options.bytes && e.wall_seconds > 0)
         e.bytes_per_second = *options.bytes / e.wall_seconds;
@@ -403,6 +423,9 @@ public:
         recorder::collected c = r.stop();
         finished_ = true;
         rec.per_worker = std::move(c.per_worker);
+        rec.cpu = std::move(c.cpu);
+        if (c.process_cpu_ns >= 0)
+            rec.process_cpu_seconds = static_cast<double>(c.process_cpu_ns) * 1e-9;
         rec.labels = std::move(c.labels);
         {
             const std::lock_guard lock(r.mutex());
@@ -462,8 +485,15 @@ inline std::string explanation::why() const
     const double P = workers;
     if (wall_seconds <= 0)
         return "nothing to explain: the region took no measurable time";
-    if (measured_speedup >= 0.9 * P)
-        return "near ideal: " + format_fixed(measured_speedup, 2) + "x of " + std::to_string(workers);
+    const std::string of_workers = format_fixed(measured_speedup, 2) + "x of " + std::to_string(workers);
+    const std::string says_little = "; this speedup (" + of_workers + ") says little about trident";
+    // A reference slowed by other processes makes any speedup too high: said first.
+    if (cpu.sequential_off_cpu_fraction && *cpu.sequential_off_cpu_fraction >= busy_machine_fraction)
+        return detail::other_processes_phrase(cpu, false) + says_little;
+    if (measured_speedup >= 0.9 * P) {
+        const std::string busy = detail::other_processes_phrase(cpu, false);
+        return "near ideal: " + of_workers + (busy.empty() ? "" : ", but " + busy + "; this speedup says little about trident");
+    }
     const auto bandwidth_sentence = [this] {
         return "memory bandwidth: " + format_fixed(bytes_per_second.value_or(0) / 1e9, 1) + " GB/s of " +
                format_fixed(peak_bytes_per_second.value_or(0) / 1e9, 1) + " GB/s measured peak (" +
@@ -476,10 +506,11 @@ inline std::string explanation::why() const
                " hardware thread" + (hardware_threads == 1 ? "" : "s") + ", so at most " +
                format_fixed(predicted_speedup, 1) + "x (measured " + format_fixed(measured_speedup, 2) + "x)";
 
-    enum class reason { serial_part, uneven_load, overhead, pipeline_stage, memory };
+    enum class reason { serial_part, uneven_load, overhead, pipeline_stage, memory, other_processes };
     std::pair<reason, double> best{reason::serial_part, losses.serial};
     for (const auto& candidate : {std::pair{reason::uneven_load, losses.imbalance}, std::pair{reason::overhead, losses.scheduling},
-                                  std::pair{reason::pipeline_stage, losses.pipeline}, std::pair{reason::memory, losses.bandwidth}})
+                                  std::pair{reason::pipeline_stage, losses.pipeline}, std::pair{reason::memory, losses.bandwidth},
+                                  std::pair{reason::other_processes, losses.other_processes}})
         if (candidate.second > best.second)
             best = candidate;
 
@@ -507,6 +538,8 @@ inline std::string explanation::why() const
                " of worker time spent waiting for parallel work to start or hand over";
     case reason::memory:
         return bandwidth_sentence();
+    case reason::other_processes:
+        return detail::other_processes_phrase(cpu, true) + says_little;
     case reason::pipeline_stage: break;
     }
     // The stage-bound pipeline with the largest bound.
@@ -564,11 +597,15 @@ inline std::ostream& operator<<(std::ostream& os, const explanation& e)
     out.imbue(std::locale::classic());
     out << std::fixed;
     out << std::left << std::setw(10) << "worker" << std::right << std::setw(12) << "busy [s]" << std::setw(10) << "calls"
-        << std::setw(8) << "util" << '\n';
-    for (const auto& w : e.per_worker)
+        << std::setw(8) << "util" << std::setw(12) << "on CPU" << '\n';
+    for (const auto& w : e.per_worker) {
         out << std::left << std::setw(10) << w.worker << std::right << std::setw(12) << std::setprecision(4)
             << w.busy_seconds << std::setw(10) << w.calls << std::setw(7) << std::setprecision(0)
-            << (e.wall_seconds > 0 ? w.busy_seconds / e.wall_seconds * 100 : 0) << "%\n";
+            << (e.wall_seconds > 0 ? w.busy_seconds / e.wall_seconds * 100 : 0) << '%';
+        if (w.on_cpu_fraction)
+            out << std::setw(11) << *w.on_cpu_fraction * 100 << '%';
+        out << '\n';
+    }
     out << std::setprecision(4) << "wall " << e.wall_seconds << " s on " << e.workers << " worker"
         << (e.workers == 1 ? "" : "s") << "; busy " << e.busy_seconds << " s, idle " << e.idle_seconds << " s; serial "
         << e.serial_seconds << " s (fraction " << detail::format_percent(e.serial_fraction) << "); imbalance "
@@ -578,6 +615,13 @@ inline std::ostream& operator<<(std::ostream& os, const explanation& e)
         out << "; bandwidth " << detail::format_percent(*e.bandwidth_fraction) << " of peak";
     if (!e.pipelines.empty())
         out << "; " << e.pipelines.size() << " pipeline run" << (e.pipelines.size() == 1 ? "" : "s");
+    if (e.cpu.measured) {
+        out << "\nCPU: the workers ran on a CPU " << detail::format_percent(e.cpu.cpu_seconds / e.cpu.covered_busy_seconds)
+            << " of their busy time";
+        if (e.cpu.waiting_seconds)
+            out << ", waited for one " << detail::format_percent(*e.cpu.waiting_seconds / e.cpu.covered_busy_seconds);
+        out << "; other processes took " << detail::format_percent(e.cpu.other_processes_fraction);
+    }
     out << "\nwhy: " << e.why() << '\n';
     return os << out.str();
 }
