@@ -37,6 +37,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -70,6 +71,22 @@ std::map<std::string, double>& sequential_times()
     return times;
 }
 
+/// The CPU time of the calling thread's sequential runs, beside sequential_times(): explain
+/// compares the two (other processes took the difference) and says when the reference is too long.
+std::map<std::string, double>& sequential_cpu_times()
+{
+    static std::map<std::string, double> times;
+    return times;
+}
+
+/// The calling thread's CPU time in seconds.
+double thread_cpu_seconds()
+{
+    timespec ts{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
 /// The machine's memory bandwidth in bytes per second: the best of 5 STREAM-style triads
 /// (a[i] = b[i] + 3 c[i] on 3 x 32 MiB, counted as 3 x 32 MiB moved) run by trident::par on all
 /// the suite's workers; measured once per process, the first time a row asks.
@@ -97,9 +114,11 @@ template <class Body>
 void timed_sequential(benchmark::State& state, const std::string& workload, Body&& body)
 {
     const auto t0 = std::chrono::steady_clock::now();
+    const double cpu0 = thread_cpu_seconds();
     for (auto _ : state)
         body();
     sequential_times()[workload] = bench::seconds_since(t0) / static_cast<double>(state.iterations());
+    sequential_cpu_times()[workload] = (thread_cpu_seconds() - cpu0) / static_cast<double>(state.iterations());
     state.counters["threads"] = 1;
 }
 
@@ -123,7 +142,7 @@ struct explain_hints {
 /// A parallel row: times `body()` per iteration and sets threads and the ideal speedup on this
 /// machine (the report divides the seq_loop row's time by this row's for the measured speedup).
 /// It then runs body() again under trident::explain (once per process and worker count: the median
-/// of 3 regions of about 0.1 s), told the sequential time (and the bytes and peak bandwidth, with hints.bytes), and takes the
+/// of 3 regions of about 0.1 s), told the sequential time and its CPU time (and the bytes and peak bandwidth, with hints.bytes), and takes the
 /// sentence explain gives (why the speedup falls short of the worker count, from the recorded busy
 /// and idle times) as the row's label: the report's "why" column.
 template <class Body, class Sequential>
@@ -138,13 +157,16 @@ void timed_parallel(benchmark::State& state, const std::string& workload, int th
     auto& times = sequential_times();
     if (times.find(workload) == times.end()) {
         const auto t0 = std::chrono::steady_clock::now();
+        const double cpu0 = thread_cpu_seconds();
         sequential_body();
         times[workload] = bench::seconds_since(t0);
+        sequential_cpu_times()[workload] = thread_cpu_seconds() - cpu0;
     }
     // Each region explained makes enough calls to last about 0.1 s (one call of a few ms is at
     // the mercy of a single preemption); the sequential reference scales with them.
     const int calls = static_cast<int>(std::clamp(std::ceil(0.1 / std::max(times[workload], 1e-9)), 1.0, 100.0));
     options.sequential_seconds = times[workload] * calls;
+    options.sequential_cpu_seconds = std::min(sequential_cpu_times()[workload], times[workload]) * calls;
     options.workers = threads;
     if (hints.bytes) {
         options.bytes = *hints.bytes * calls;
@@ -172,6 +194,11 @@ void timed_parallel(benchmark::State& state, const std::string& workload, int th
     state.counters["explain_predicted_speedup"] = it->second.predicted_speedup;
     if (it->second.bandwidth_fraction)
         state.counters["explain_bandwidth_fraction"] = *it->second.bandwidth_fraction;
+    // The busy machine (explain/cpu_time.hpp): the report says such a row cannot be trusted.
+    if (it->second.cpu.measured)
+        state.counters["explain_other_processes"] = it->second.cpu.other_processes_fraction;
+    if (it->second.cpu.sequential_off_cpu_fraction)
+        state.counters["explain_sequential_off_cpu"] = *it->second.cpu.sequential_off_cpu_fraction;
     state.SetLabel(it->second.why());
 }
 
