@@ -12,6 +12,12 @@ matches the rows against the claims in benchmarks/claims.py and
   workload, sequential and parallel time, measured speedup, the ideal speedup on this machine,
   efficiency = measured / ideal, the GPU's time or "no GPU", and why), then a section per claim
   with every row of its workloads (peers included) and the plots,
+- records the load: the 1-minute load average at the start and end of each binary (loadavg.txt,
+  written by run-suite.sh; else the start from the JSON context; else "load: not recorded"),
+- says a row "cannot be trusted", with the reason, in place of its explanation when its
+  repetitions vary (cv above CV_LIMIT), its speedup exceeds the ideal by more than ABOVE_IDEAL,
+  trident's explain found other processes took BUSY_SHARE or more of its workers' or its
+  sequential reference's time, or the load was above the cores at the start and end of its binary,
 - draws, when matplotlib can be imported, speedup_vs_workers.png (measured speedup against the
   workers, with the ideal line), pipeline_utilisation.png (per-stage utilisation of the pipeline
   rows, from their util_<stage> counters, when present) and claims_measured_vs_ideal.png.
@@ -29,7 +35,7 @@ import textwrap
 sys.dont_write_bytecode = True  # no benchmarks/__pycache__ beside the sources
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import claims as registry  # noqa: E402  (benchmarks/claims.py, beside this file)
-from summarize import fmt_time, read_runs, seconds_of  # noqa: E402  (benchmarks/summarize.py: one reader, one format)
+from summarize import fmt_time, load_lines, read_load, read_runs, seconds_of  # noqa: E402  (benchmarks/summarize.py: one reader, one format)
 
 # Keys of a Google Benchmark row that are not user counters.
 STANDARD_KEYS = {
@@ -44,6 +50,15 @@ NAME_PREFIXES = ("min_time:", "min_warmup_time:", "repeats:", "iterations:")
 PIPELINE_STAGES = ["load", "clean", "extract", "train", "eval"]  # the lecture's order
 TERMINAL_WIDTH = 120
 NO_WHY = "no explanation recorded"
+# A row cannot be trusted (its "why" says so, with the reason, instead of explaining noise) when its
+# repetitions vary by more than CV_LIMIT, its speedup exceeds the ideal by more than ABOVE_IDEAL,
+# explain found other processes took BUSY_SHARE or more of the workers' (or the sequential
+# reference's) time (its explain_other_processes / explain_sequential_off_cpu counters), or the
+# machine's load was above the cores at the start and end of the row's binary (loadavg.txt).
+CV_LIMIT = 0.05
+ABOVE_IDEAL = 0.05
+BUSY_SHARE = 0.10
+UNTRUSTED = "cannot be trusted"
 PLOTS = {
     "speedup_vs_workers.png": "measured speedup against the workers, with the ideal line",
     "pipeline_utilisation.png": "per-stage utilisation of the five-stage pipeline",
@@ -81,6 +96,7 @@ def load(results_dir):
         for run, message in failed:
             failures.append((run, message, name))
             rows[parse_name(run)] = {"failed": message or "error", "file": name, "counters": {}, "label": None,
+                                     "binary": name[:-5] if name.endswith(".json") else name,
                                      "time": None, "cv": None, "arg": parse_name(run)[2]}
         for run, (entry, cv, iterations) in runs.items():
             label = entry.get("label") or next((e.get("label") for e in iterations if e.get("label")), None)
@@ -98,6 +114,7 @@ def load(results_dir):
                 "label": label,
                 "counters": counters,
                 "file": name,
+                "binary": name[:-5] if name.endswith(".json") else name,
                 "arg": key[2],
             }
     return contexts, rows, failures
@@ -168,8 +185,9 @@ def text_table(header, rows, sep="  "):
 # ---- the claims -----------------------------------------------------------------------------------
 
 class Results:
-    def __init__(self, rows):
+    def __init__(self, rows, busy_binaries=frozenset()):
         self.rows = rows
+        self.busy = busy_binaries  # binaries during which the machine was busy (summarize.load_lines)
 
     def get(self, workload, impl):
         """The row of workload/impl: the one without an argument, else (a sweep) the one with the most
@@ -252,7 +270,35 @@ def workers_of(row, cores):
     return None
 
 
-def evaluate(claim, comp, res, has_gpu):
+def row_doubts(row, impl, busy_binaries):
+    """Why one row's time cannot be trusted: [reason]."""
+    if not ok(row):
+        return []
+    out = []
+    if row.get("cv") is not None and row["cv"] > CV_LIMIT:
+        out.append(f"{impl}'s repetitions vary (cv {row['cv']:.1%})")
+    c = row["counters"]
+    if c.get("explain_other_processes", 0) >= BUSY_SHARE:
+        out.append(f"other processes took {c['explain_other_processes']:.0%} of {impl}'s workers' time")
+    if c.get("explain_sequential_off_cpu", 0) >= BUSY_SHARE:
+        out.append(f"other processes took {c['explain_sequential_off_cpu']:.0%} of the sequential reference's time")
+    if row.get("binary") in busy_binaries:
+        out.append(f"the machine was busy during {row['binary']} (load average above the cores)")
+    return out
+
+
+def doubts(r, busy_binaries):
+    """Why a claim row cannot be trusted: [reason] (empty: it can)."""
+    comp = r["comp"]
+    out = row_doubts(r["seq"], comp.sequential, busy_binaries)
+    out += [d for d in row_doubts(r["par"], comp.parallel, busy_binaries) if d not in out]
+    if r["speedup"] is not None and r["ideal"] and r["speedup"] > r["ideal"] * (1 + ABOVE_IDEAL):
+        out.append(f"speedup {r['speedup']:.2f}x above the ideal {r['ideal']:.2f}x (a slowed sequential row, or rows "
+                   f"measured under different conditions)")
+    return out
+
+
+def evaluate(claim, comp, res, has_gpu, busy_binaries=frozenset()):
     """One row of the claims table, as a dict of values and display strings."""
     seq_w = comp.sequential_from or comp.workload
     seq, par = res.get(seq_w, comp.sequential), res.get(comp.workload, comp.parallel)
@@ -313,11 +359,14 @@ def evaluate(claim, comp, res, has_gpu):
         r["why"] = par.get("label") or NO_WHY
     if seq is not None and seq.get("failed"):
         r["why"] = f"{comp.sequential} failed: {seq['failed']}; " + r["why"]
+    r["doubts"] = doubts(r, busy_binaries)
+    if r["doubts"]:
+        r["why"] = f"{UNTRUSTED}: " + "; ".join(r["doubts"])
     return r
 
 
-def evaluate_all(res, has_gpu):
-    return [evaluate(claim, comp, res, has_gpu) for claim in registry.CLAIMS for comp in claim.comparisons]
+def evaluate_all(res, has_gpu, busy_binaries=frozenset()):
+    return [evaluate(claim, comp, res, has_gpu, busy_binaries) for claim in registry.CLAIMS for comp in claim.comparisons]
 
 
 def workload_cell(r):
@@ -377,9 +426,7 @@ def header_lines(contexts, ctx, gpu, results_dir):
     out.append(f"- compiler: {ctx.get('compiler', '?')}; build type: {ctx.get('build_type', '?')}; "
                f"git: {ctx.get('git_hash', '?')}; Google Benchmark's own library build: "
                f"{ctx.get('library_build_type', '?')}")
-    load_avg = ctx.get("load_avg")
-    if load_avg:
-        out.append("- load average at start: " + ", ".join(f"{x:.2f}" for x in load_avg))
+    out += load_lines(read_load(results_dir, contexts), cores, ctx)[0]
     for name, c in contexts:
         if c.get("python_version"):
             out.append(f"- Python peers ({name}): {c.get('python_implementation', 'Python')} {c['python_version']}, "
@@ -407,7 +454,11 @@ def claims_section(evals):
     out.append("Measured speedup = the sequential row's time / the parallel row's (medians).  Ideal here = the "
                "speedup the workload's model allows on this machine, as the benchmark computed it (its "
                "`ideal_speedup` counter, or its model's times); efficiency = measured / ideal.  \"Why\" is the "
-               "parallel row's label, as recorded by the benchmark (trident's explanation), verbatim.  \"not run\": "
+               "parallel row's label, as recorded by the benchmark (trident's explanation), verbatim, unless the "
+               f"row {UNTRUSTED}: its repetitions vary (cv above {CV_LIMIT:.0%}), its speedup exceeds the ideal by "
+               f"more than {ABOVE_IDEAL:.0%}, explain found other processes took {BUSY_SHARE:.0%} or more of the "
+               "workers' or the sequential reference's time, or the load average was above the cores at the start "
+               "and end of its binary; then it says so, with the reason, instead of explaining noise.  \"not run\": "
                "the benchmark exists but its rows are not in this run; \"not built yet\": no benchmark measures "
                "it yet.")
     out.append("")
@@ -455,11 +506,12 @@ def row_table(claim, comp_list, workload, res, has_gpu=True):
         others = sorted((r for (wl, i, _), r in res.rows.items() if wl == w and i == impl and r is not row),
                         key=lambda r: workers_of(r, 0))
         for shown, label in [(row, name)] + [(r, f"{impl} ({r['arg']})") for r in others]:
-            rows.append(row_cells(shown, label, impl, base, base_impl, comps, any_gflops, len(header)))
+            rows.append(row_cells(shown, label, impl, base, base_impl, comps, any_gflops, len(header),
+                                  row_doubts(shown, impl, res.busy)))
     return md_table(header, rows)
 
 
-def row_cells(row, name, impl, base, base_impl, comps, any_gflops, width):
+def row_cells(row, name, impl, base, base_impl, comps, any_gflops, width, row_doubt=()):
     """One line of row_table."""
     if row.get("failed"):
         return [name, "FAILED"] + ["-"] * (width - 3) + [row["failed"]]
@@ -474,7 +526,7 @@ def row_cells(row, name, impl, base, base_impl, comps, any_gflops, width):
     if any_gflops:
         g = gflops(row)
         cells.append(f"{g:.2f}" if g is not None else "-")
-    cells.append(row.get("label") or "-")
+    cells.append(f"{UNTRUSTED}: " + "; ".join(row_doubt) if row_doubt else (row.get("label") or "-"))
     return cells
 
 
@@ -702,11 +754,11 @@ def main(argv=None):
         return 1
     ctx = main_context(contexts)
     gpu = gpu_name(contexts)
-    res = Results(rows)
+    res = Results(rows, load_lines(read_load(out_dir, contexts), cores_of(ctx), ctx)[1])
     # A GPU row in the run also says there is a GPU.
     gpu_rows = [(w, i) for (w, i, _), r in rows.items() if ok(r) and ("gpu" in i or i == "cublas")]
     has_gpu = bool(gpu or gpu_rows)
-    evals = evaluate_all(res, has_gpu)
+    evals = evaluate_all(res, has_gpu, res.busy)
 
     status = 0
     plots_done, plot_notes = [], []
@@ -748,6 +800,8 @@ def main(argv=None):
 
     print("\n".join(terminal_table(evals, ctx, gpu)))
     print()
+    for line in load_lines(read_load(out_dir, contexts), cores_of(ctx), ctx)[0]:
+        print(f"report: {line[2:]}")
     for n in plot_notes:
         print(f"report: {n}")
     if plots_done:

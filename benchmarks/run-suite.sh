@@ -7,6 +7,8 @@
 # was built: without a GPU it says so and exits 0), writes each one's Google Benchmark JSON to
 # <out-dir>/<binary>.json and its console output to <out-dir>/<binary>.log, then runs
 # benchmarks/summarize.py <out-dir>, which prints the table and writes <out-dir>/summary.md.
+# Before and after each binary it appends "<binary> start|end <contents of /proc/loadavg>" to
+# <out-dir>/loadavg.txt: the summary and the report show the load and flag a busy machine.
 #
 # By default every benchmark runs 3 times, interleaved at random with the others of its binary,
 # and the summary reads the median; about 3-4 minutes on 2 cores.  Extra flags go to every
@@ -56,8 +58,14 @@ progress() { # $1: binary, $2: what is running or was last finished
 }
 
 status=0
+rm -f "$out_dir/loadavg.txt"
+record_load() { # $1: binary, $2: start or end
+  [[ -r /proc/loadavg ]] && printf '%s %s %s\n' "$1" "$2" "$(cat /proc/loadavg)" >>"$out_dir/loadavg.txt"
+  return 0
+}
 for bin in "${binaries[@]}"; do
   name=$(basename "$bin")
+  record_load "$name" start
   rm -f "$out_dir/$name.json"
   : >"$out_dir/$name.log"
   start=$SECONDS
@@ -84,6 +92,7 @@ for bin in "${binaries[@]}"; do
     done
   rc=${PIPESTATUS[0]}
   set -e
+  record_load "$name" end
   [[ -f $out_dir/.finished ]] && finished=$(cat "$out_dir/.finished")
   [[ -t 1 ]] && printf '\r\033[K'
   if [[ $rc -eq 0 ]]; then

@@ -8,7 +8,10 @@ to <out-dir>/summary.md: per workload, each implementation's time, throughput an
 sequential loop, then the issue's targets, each computed from the numbers measured in this run.
 
 Benchmark names are "<workload>/<implementation>[/<n>]" (see benchmarks/common.hpp).  With
-repetitions the median is used and the coefficient of variation (cv) is shown.
+repetitions the median is used and the coefficient of variation (cv) is shown.  The header gives
+the 1-minute load average at the start and end of each binary (<out-dir>/loadavg.txt, written by
+run-suite.sh; older runs: the start from the JSON context) and names the binaries during which the
+machine was busy.
 Standard library only.
 """
 import glob
@@ -103,6 +106,68 @@ def read_runs(results_dir, tool):
                 runs[run] = (entry, slot.get("cv"), slot["iterations"])
         files.append((os.path.basename(path), data.get("context") or {}, runs, failures))
     return files
+
+
+LOAD_FILE = "loadavg.txt"  # written by run-suite.sh: "<binary> start|end <contents of /proc/loadavg>"
+
+
+def read_load(results_dir, contexts):
+    """The 1-minute load average at the start and end of each binary: {binary: {"start": x, "end": y}}
+    (a key missing when not recorded).  From results_dir/loadavg.txt (run-suite.sh), else the start from
+    the JSON context's load_avg (Google Benchmark writes it when the binary starts).  contexts: [(json
+    file name, context)]."""
+    load = {}
+    try:
+        with open(os.path.join(results_dir, LOAD_FILE)) as f:
+            for line in f:
+                parts = line.split()
+                if len(parts) >= 3 and parts[1] in ("start", "end"):
+                    try:
+                        load.setdefault(parts[0], {})[parts[1]] = float(parts[2])
+                    except ValueError:
+                        pass
+    except OSError:
+        pass
+    for name, ctx in contexts:
+        binary = name[:-5] if name.endswith(".json") else name
+        avg = ctx.get("load_avg")
+        if isinstance(avg, list) and avg and isinstance(avg[0], (int, float)):
+            load.setdefault(binary, {}).setdefault("start", float(avg[0]))
+    return load
+
+
+def busy_threshold(cores, ctx):
+    """A 1-minute load above this means other processes ran: the cores, or the threads the suite ran
+    with when more (TRIDENT_BENCH_THREADS), plus 0.5 (short tasks and blocked ones count too)."""
+    try:
+        threads = int(ctx.get("tbb_max_concurrency") or 0)
+    except (TypeError, ValueError):
+        threads = 0
+    return max(cores or 0, threads) + 0.5
+
+
+def load_lines(load, cores, ctx):
+    """Lines saying the load of the run, and the binaries during which the machine was busy (their
+    1-minute load above busy_threshold at both the start and the end): (lines, busy binaries)."""
+    if not load:
+        return ["- load: not recorded"], set()
+    limit = busy_threshold(cores, ctx)
+    cells, busy, high = [], set(), False
+    for binary in sorted(load):
+        start, end = load[binary].get("start"), load[binary].get("end")
+        fmt = lambda v: "not recorded" if v is None else f"{v:.2f}"
+        cells.append(f"{binary} {fmt(start)} -> {fmt(end)}")
+        if start is not None and end is not None and start > limit and end > limit:
+            busy.add(binary)
+        high = high or any(v is not None and v > limit for v in (start, end))
+    out = [f"- load average (1 min) at the start -> end of each binary, on {cores or '?'} cores: " + "; ".join(cells)]
+    if busy:
+        out.append(f"- the machine was busy: load above {limit:g} at the start and end of {', '.join(sorted(busy))} "
+                   f"(other processes ran beside the benchmarks): their rows cannot be trusted")
+    elif high:
+        out.append(f"- load above {limit:g} at times: other processes ran, or had just run (the load average is a "
+                   f"1-minute mean: a build just before the run raises it too)")
+    return out, busy
 
 
 def seconds_of(entry):
@@ -450,9 +515,11 @@ def main():
         out.append(f"- compiler: {ctx.get('compiler', '?')}, git: {ctx.get('git_hash', '?')}, "
                    f"build type: {ctx.get('build_type', '?')}, Google Benchmark's own library build: "
                    f"{ctx.get('library_build_type', '?')}")
-        load_avg = ctx.get("load_avg")
-        if load_avg:
-            out.append(f"- load average at start: {', '.join(f'{x:.2f}' for x in load_avg)}")
+        try:
+            ncores = int(ctx.get("cores") or ctx.get("num_cpus") or 0)
+        except (TypeError, ValueError):
+            ncores = 0
+        out += load_lines(read_load(out_dir, contexts), ncores, ctx)[0]
     out.append(f"- files: {', '.join(name for name, _ in contexts)}")
     out.append("")
     out.append("## Targets (from the issue; each a ratio measured in this run)")

@@ -5,7 +5,9 @@
 The report runs on the hand-made Google Benchmark JSON in fixture/: lecture_batches, lecture_pipeline and
 gemm as run-suite.sh writes them (median/mean/stddev/cv aggregates, a "threads" counter beside Google
 Benchmark's own), io_tasks as plain repetitions; one label (lecture_batches/trident_par); no row of
-cpu_bound_loop, monte_carlo, image_filter or lecture_pipeline_train_replicated; no GPU.  Standard library
+cpu_bound_loop, monte_carlo, image_filter or lecture_pipeline_train_replicated; no GPU; a quiet
+loadavg.txt as run-suite.sh writes it.  RowsThatCannotBeTrusted edits copies of it (a high cv, a speedup
+above the ideal, explain's busy-machine counters, a busy load, no load recorded).  Standard library
 only; the plot checks are skipped (and say so) when matplotlib cannot be imported.
 """
 import importlib.util
@@ -286,6 +288,107 @@ class Registry(unittest.TestCase):
         for name in ("lecture_batches", "lecture_pipeline", "lecture_pipeline_train_replicated", "io_tasks",
                      "cpu_bound_loop", "gemm", "monte_carlo", "image_filter"):
             self.assertIn(name, claims.workloads())
+
+
+
+def edit_fixture(directory, workload_impl, aggregate, **fields):
+    """Sets fields of the rows of workload/impl (aggregate: "median", "cv", ... or None for every row) in
+    the lecture fixture copied to directory."""
+    path = os.path.join(directory, "trident_bench_lecture.json")
+    with open(path) as f:
+        data = json.load(f)
+    for b in data["benchmarks"]:
+        if b["run_name"] == workload_impl + "/real_time" and aggregate in (None, b.get("aggregate_name")):
+            b.update(fields)
+    with open(path, "w") as f:
+        json.dump(data, f)
+
+
+class RowsThatCannotBeTrusted(unittest.TestCase):
+    """A row whose repetitions vary, whose speedup exceeds the ideal, on which explain found other
+    processes, or measured while the load was above the cores says it cannot be trusted, with the
+    reason, instead of its explanation; the load is recorded in the header."""
+
+    def report(self, edit=None, load=None):
+        tmp = tempfile.mkdtemp(prefix="trident-report-trust-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        directory = os.path.join(tmp, "results")
+        shutil.copytree(FIXTURE, directory)
+        if edit:
+            edit(directory)
+        if load is not None:
+            with open(os.path.join(directory, "loadavg.txt"), "w") as f:
+                f.write(load)
+        proc = run([REPORT, directory, "--no-plots"])
+        self.assertEqual(proc.returncode, 0, proc.stderr + proc.stdout)
+        with open(os.path.join(directory, "report.md")) as f:
+            md = f.read()
+        return md, claims_rows(md), proc.stdout
+
+    def test_the_fixture_is_trusted_and_its_load_recorded(self):
+        md, rows, _ = self.report()
+        self.assertIn("- load average (1 min) at the start -> end of each binary, on 2 cores: "
+                      "trident_bench_lecture 0.50 -> 1.90; trident_bench_tasks 1.85 -> 1.10", md)
+        self.assertNotIn("cannot be trusted:", md.split("## Claims", 1)[1].split("Measured speedup =", 1)[0])
+        self.assertEqual(row_of(rows, "lecture_batches")[COL["why"]], LABEL)
+
+    def test_high_cv(self):
+        md, rows, out = self.report(lambda d: edit_fixture(d, "lecture_batches/trident_par", "cv", real_time=0.12))
+        self.assertEqual(row_of(rows, "lecture_batches")[COL["why"]],
+                         "cannot be trusted: trident_par's repetitions vary (cv 12.0%)")
+        self.assertIn("why: cannot be trusted: trident_par's repetitions vary (cv 12.0%)", out)
+        section = md.split("## Claim 1:", 1)[1].split("## Claim 2:", 1)[0]
+        self.assertIn("| 12.0% | 1.92x vs seq_loop | 2 | 2.00x | 96.2% | cannot be trusted: trident_par's repetitions "
+                      "vary (cv 12.0%) |", section)
+        self.assertNotIn(LABEL, section.split("Rows of", 1)[0])
+
+    def test_speedup_above_the_ideal(self):
+        # 1000 / 400 = 2.50x against an ideal of 2: 25% above
+        md, rows, _ = self.report(lambda d: edit_fixture(d, "lecture_batches/trident_par", "median", real_time=400.0))
+        why = row_of(rows, "lecture_batches")[COL["why"]]
+        self.assertTrue(why.startswith("cannot be trusted: speedup 2.50x above the ideal 2.00x"), why)
+        # 2% above the ideal is within the noise: trusted
+        md, rows, _ = self.report(lambda d: edit_fixture(d, "lecture_batches/trident_par", "median", real_time=490.0))
+        self.assertEqual(row_of(rows, "lecture_batches")[COL["why"]], LABEL)
+
+    def test_other_processes_found_by_explain(self):
+        md, rows, _ = self.report(lambda d: edit_fixture(d, "lecture_batches/trident_par", None,
+                                                         explain_other_processes=0.35,
+                                                         explain_sequential_off_cpu=0.02))
+        self.assertEqual(row_of(rows, "lecture_batches")[COL["why"]],
+                         "cannot be trusted: other processes took 35% of trident_par's workers' time")
+        md, rows, _ = self.report(lambda d: edit_fixture(d, "lecture_batches/trident_par", None,
+                                                         explain_other_processes=0.03,
+                                                         explain_sequential_off_cpu=0.25))
+        self.assertEqual(row_of(rows, "lecture_batches")[COL["why"]],
+                         "cannot be trusted: other processes took 25% of the sequential reference's time")
+
+    def test_busy_machine_by_load(self):
+        load = ("trident_bench_lecture start 4.10 3.00 2.00 5/200 1\ntrident_bench_lecture end 3.90 3.50 2.50 6/200 2\n"
+                "trident_bench_tasks start 0.20 0.20 0.20 1/200 3\ntrident_bench_tasks end 0.90 0.30 0.20 1/200 4\n")
+        md, rows, _ = self.report(load=load)
+        self.assertIn("trident_bench_lecture 4.10 -> 3.90; trident_bench_tasks 0.20 -> 0.90", md)
+        self.assertIn("- the machine was busy: load above 2.5 at the start and end of trident_bench_lecture", md)
+        self.assertEqual(row_of(rows, "lecture_batches")[COL["why"]],
+                         "cannot be trusted: the machine was busy during trident_bench_lecture (load average above "
+                         "the cores)")
+        self.assertFalse(row_of(rows, "io_tasks")[COL["why"]].startswith("cannot be trusted"))  # trident_bench_tasks
+
+    def test_load_not_recorded(self):
+        def strip(directory):
+            os.remove(os.path.join(directory, "loadavg.txt"))
+            for name in ("trident_bench_lecture.json", "trident_bench_tasks.json"):
+                path = os.path.join(directory, name)
+                with open(path) as f:
+                    data = json.load(f)
+                data["context"].pop("load_avg", None)
+                with open(path, "w") as f:
+                    json.dump(data, f)
+        md, _, _ = self.report(strip)
+        self.assertIn("- load: not recorded", md)
+        # Older runs: the start from Google Benchmark's context, the end not recorded.
+        md, _, _ = self.report(lambda d: os.remove(os.path.join(d, "loadavg.txt")))
+        self.assertIn("trident_bench_lecture 0.50 -> not recorded", md)
 
 
 if __name__ == "__main__":
