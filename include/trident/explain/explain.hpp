@@ -7,7 +7,8 @@
 /// tasks, task_group and blocking_pool tasks) and every pipeline stage call, on whatever thread
 /// runs it, and the span of every parallel call.  From those events it derives the wall time, the busy time of each worker, the idle time,
 /// the serial fraction (Amdahl), the load imbalance, the statistics of every pipeline run in the
-/// region, and one sentence naming the dominant reason why the speedup falls short of the worker
+/// region, the workers' CPU time against their busy time (the share other processes took: a busy
+/// machine, explain/cpu_time.hpp), and one sentence naming the dominant reason why the speedup falls short of the worker
 /// count; it can write the run as a Chrome trace (open it in https://ui.perfetto.dev or
 /// chrome://tracing).
 ///
@@ -61,15 +62,23 @@
 /// The idle time splits exactly (d0_out, d1_out: outside parallel calls at c = 0, 1; d0_in: inside
 /// them at c = 0): idle = P d0_out + (P - 1) d1_out + imbalance + P d0_in + pipeline - (the
 /// oversubscription: sum of (c - P) d(c) over c > P, outside stage-bound pipelines).
-/// why() says "near ideal" when measured_speedup >= 0.9 P; else, with more workers than hardware
+///   other_processes = the workers' busy time that other processes took (they waited for a CPU the
+///                process did not use): explanation::cpu, see explain/cpu_time.hpp; it is taken
+///                out of the slowdown (busy - sequential_seconds) before that counts as scheduling
+/// why() first says the machine was busy when explain_options::sequential_cpu_seconds shows that
+/// other processes took 10% or more of the sequential reference (the speedup is then too high);
+/// it says "near ideal" when measured_speedup >= 0.9 P (adding that the machine was busy when
+/// other processes took 10% or more of the workers' time); else, with more workers than hardware
 /// threads (P > H), "oversubscribed" (the workers take turns on H threads: at most H x, and their
 /// busy times include the turns they wait, so the other terms would mislead); else it names the
-/// largest of these terms.
+/// largest of these terms ("other processes took 35% of the workers' time: the machine was busy;
+/// this speedup (1.00x of 2) says little about trident" for other_processes).
 ///
 /// **Requirements.**  One explain at a time in the process; `region` callable with no arguments.
 /// **Complexity.**  Outside a region: one relaxed atomic load per body or stage call.  Inside: two
-/// clock reads and a push into the thread's own buffer per call (tens of ns); the analysis sorts
-/// the events, O(E log E).  Memory: 24 bytes per event (plus 40 kept per event with keep_events).
+/// clock reads and a push into the thread's own buffer per call (tens of ns), and a reading of
+/// the thread's CPU clocks (a couple of microseconds) at most about once a millisecond per
+/// thread; the analysis sorts the events, O(E log E).  Memory: 24 bytes per event (plus 40 kept per event with keep_events).
 /// **Exceptions.**  std::invalid_argument naming the field and its value for bad options (a
 /// negative, NaN or infinite time or byte count, a bandwidth not above zero, negative workers or
 /// hardware_threads: explain_options::validate, explain/options.hpp), before the region runs;
@@ -440,29 +449,6 @@ private:
     bool finished_ = false;
 };
 
-inline void write_json_string(std::ostream& os, std::string_view s)
-{
-    os << '"';
-    for (const char ch : s) {
-        const auto u = static_cast<unsigned char>(ch);
-        switch (ch) {
-        case '"': os << "\\\""; break;
-        case '\\': os << "\\\\"; break;
-        case '\n': os << "\\n"; break;
-        case '\r': os << "\\r"; break;
-        case '\t': os << "\\t"; break;
-        default:
-            if (u < 0x20) {
-                static constexpr char hex[] = "0123456789abcdef";
-                os << "\\u00" << hex[u >> 4] << hex[u & 15];
-            } else {
-                os << ch;
-            }
-        }
-    }
-    os << '"';
-}
-
 } // namespace detail
 
 /// Runs `region()` on the calling thread while recording (see the file comment) and explains it.
@@ -557,40 +543,6 @@ inline std::string explanation::why() const
            format_fixed(b.seconds > 0 ? busy / b.seconds : 0, 1) + "x at most";
 }
 
-inline void explanation::write_chrome_trace(std::ostream& os) const
-{
-    std::ostringstream out;
-    out.imbue(std::locale::classic());
-    out << std::fixed << std::setprecision(3);
-    out << "{\"traceEvents\":[\n";
-    out << R"({"name":"process_name","ph":"M","pid":1,"tid":0,"args":{"name":"trident::explain"}})";
-    for (const auto& w : per_worker) {
-        out << ",\n" << R"({"name":"thread_name","ph":"M","pid":1,"tid":)" << w.worker << R"(,"args":{"name":)";
-        detail::write_json_string(out, "worker " + std::to_string(w.worker) + (w.worker == 0 ? " (caller)" : ""));
-        out << "}}";
-    }
-    for (const auto& ev : events) {
-        out << ",\n{\"name\":";
-        detail::write_json_string(out, ev.label < labels.size() ? std::string_view(labels[ev.label]) : std::string_view("?"));
-        out << ",\"cat\":\"" << (ev.label == detail::label_parallel_call ? "call" : "body") << "\",\"ph\":\"X\",\"ts\":"
-            << ev.begin_seconds * 1e6 << ",\"dur\":" << (ev.end_seconds - ev.begin_seconds) * 1e6
-            << ",\"pid\":1,\"tid\":" << ev.worker << '}';
-    }
-    out << "\n],\"displayTimeUnit\":\"ms\"}\n";
-    os << out.str();
-}
-
-inline void explanation::write_chrome_trace(const std::string& path) const
-{
-    std::ofstream file(path, std::ios::binary | std::ios::trunc);
-    if (!file)
-        throw std::runtime_error("trident::explanation::write_chrome_trace: cannot open '" + path + "' for writing");
-    write_chrome_trace(file);
-    file.flush();
-    if (!file)
-        throw std::runtime_error("trident::explanation::write_chrome_trace: writing '" + path + "' failed");
-}
-
 inline std::ostream& operator<<(std::ostream& os, const explanation& e)
 {
     std::ostringstream out;
@@ -627,3 +579,5 @@ inline std::ostream& operator<<(std::ostream& os, const explanation& e)
 }
 
 } // namespace trident
+
+#include "trident/explain/chrome_trace.hpp" // explanation::write_chrome_trace
