@@ -82,7 +82,7 @@ struct thread_events {
     /// At an event's begin, on the owner thread: a reading when the last one is old enough.
     void sample_if_due(std::uint64_t now) noexcept
     {
-        if (now - last_sample < cpu_sample_ticks || held.exchange(true, std::memory_order_acquire))
+        if (now < last_sample + cpu_sample_ticks || held.exchange(true, std::memory_order_acquire))
             return;
         if (open) {
             sample(now);
@@ -107,7 +107,7 @@ struct thread_events {
                 events.push_back(e);
             } catch (...) { // out of memory: the event is lost, the program is not
             }
-            if (e.end - last_sample >= cpu_sample_ticks) {
+            if (e.end >= last_sample + cpu_sample_ticks) { // (readings stay in time order)
                 sample(e.end);
                 last_sample = e.end;
             }
