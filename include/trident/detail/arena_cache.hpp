@@ -100,6 +100,27 @@ inline arena_cache& threads_arena_cache()
     return *cache;
 }
 
+/// The arena of par.threads(n): each thread remembers its last one (by a weak reference, so that
+/// an evicted arena still dies with its last call), which spares the common case of a loop of
+/// calls with one n the cache's mutex and oneTBB's limit query.  An arena made before a
+/// tbb::global_control changed the limit keeps its size.
+inline std::shared_ptr<cpu_cores> threads_arena(int n)
+{
+    struct last_arena {
+        int threads = 0;
+        std::weak_ptr<cpu_cores> cores;
+    };
+    thread_local last_arena last;
+    if (last.threads == n) {
+        if (auto cores = last.cores.lock())
+            return cores;
+    }
+    auto cores = threads_arena_cache().get(std::min(n, max_threads()));
+    last.threads = n;
+    last.cores = cores;
+    return cores;
+}
+
 /// The arena of plain par under a CPU quota or mask below oneTBB's default: a process-wide arena
 /// of default_concurrency() threads, made once (null when the default needs none).
 inline cpu_cores* quota_arena()
@@ -117,7 +138,7 @@ inline std::shared_ptr<cpu_cores> arena_for(const par_policy& policy)
     if (cpu_cores* cores = policy.cores())
         return std::shared_ptr<cpu_cores>(std::shared_ptr<cpu_cores>(), cores);
     if (const int n = policy.thread_limit(); n > 0)
-        return threads_arena_cache().get(std::min(n, max_threads()));
+        return threads_arena(n);
     if (cpu_cores* cores = quota_arena()) {
         static const int oneTBB_default = tbb::info::default_concurrency();
         if (tbb::this_task_arena::max_concurrency() == oneTBB_default)
