@@ -53,7 +53,8 @@ public:
     /// no arena more: a bigger one would only make it print a warning on stderr), so
     /// `threads(1'000'000)` is `threads(max_threads())`.  The arenas are cached by size, the 8 most
     /// recently used kept; an older one is destroyed once the last call running in it has ended,
-    /// so memory stays bounded whatever n the calls ask for.  The lookup takes a mutex.
+    /// so memory stays bounded whatever n the calls ask for.  A thread repeating the n of its previous
+    /// call takes no lock; another n takes a mutex (and a new size makes an arena, microseconds).
     /// \throws std::invalid_argument if n < 1.
     [[nodiscard]] constexpr par_policy threads(int n) const
     {

@@ -10,6 +10,7 @@
 #include <oneapi/tbb/global_control.h>
 #include <oneapi/tbb/info.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstddef>
@@ -157,6 +158,18 @@ TEST_CASE("par.threads(n) and cpu_cores(n) get at most what oneTBB can supply", 
         CHECK(max_concurrent_bodies(trident::par.threads(2)) == 1);
     }
     CHECK(trident::max_threads() == p);
+    // a limit raised by a global_control is seen by the next call, also on a thread whose previous
+    // call asked for the same n (and got a clamped arena)
+    CHECK(trident::detail::arena_for(trident::par.threads(8))->concurrency() == std::min(8, p));
+    {
+        const tbb::global_control eight(tbb::global_control::max_allowed_parallelism, 8);
+        CHECK(trident::detail::arena_for(trident::par.threads(8))->concurrency() == 8);
+    }
+    // lowered again: a lookup clamps again (this thread may keep its arena of exactly 8, which
+    // oneTBB now gives fewer workers)
+    int fresh = 0;
+    std::thread([&] { fresh = trident::detail::arena_for(trident::par.threads(8))->concurrency(); }).join();
+    CHECK(fresh == std::min(8, p));
 }
 
 TEST_CASE("distinct par.threads(n) keep the process's memory bounded", "[resources][cpu]")

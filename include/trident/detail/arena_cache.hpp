@@ -102,8 +102,10 @@ inline arena_cache& threads_arena_cache()
 
 /// The arena of par.threads(n): each thread remembers its last one (by a weak reference, so that
 /// an evicted arena still dies with its last call), which spares the common case of a loop of
-/// calls with one n the cache's mutex and oneTBB's limit query.  An arena made before a
-/// tbb::global_control changed the limit keeps its size.
+/// calls with one n the cache's mutex and oneTBB's limit query.  Only an arena of exactly n is
+/// reused so: a clamped one is looked up again, since a tbb::global_control may have raised the
+/// limit since (one that lowered it leaves an arena of n with fewer workers, which is still at
+/// most n threads).
 inline std::shared_ptr<cpu_cores> threads_arena(int n)
 {
     struct last_arena {
@@ -112,7 +114,7 @@ inline std::shared_ptr<cpu_cores> threads_arena(int n)
     };
     thread_local last_arena last;
     if (last.threads == n) {
-        if (auto cores = last.cores.lock())
+        if (auto cores = last.cores.lock(); cores && cores->concurrency() == n)
             return cores;
     }
     auto cores = threads_arena_cache().get(std::min(n, max_threads()));
