@@ -335,7 +335,8 @@ public:
     explicit task_group(seq_policy) : where_(kind::seq) {}
 
     /// Tasks run on oneTBB: in the arena of `par.threads(n)` or of `par.on(cores)` when set, else in
-    /// the arena of the constructing thread.  With one thread there, inside run() (see above).
+    /// the arena of the constructing thread (outside any arena, one of trident::default_concurrency()
+    /// threads).  With one thread there, inside run() (see above).
     explicit task_group(const par_policy& policy)
         : cores_(detail::arena_for(policy))
     {
