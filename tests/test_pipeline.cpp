@@ -176,7 +176,9 @@ TEST_CASE("items alive at once never exceed max_tokens", "[pipeline][cpu]")
 TEST_CASE("the default token bound is four per thread", "[pipeline][cpu]")
 {
     auto noop = trident::stage(trident::serial_in_order, [](int) {});
-    REQUIRE(trident::run_pipeline(trident::par.threads(3), trident::source(count_to(10)), noop).max_tokens == 12);
+    // threads(3) is an arena of min(3, max_threads()) threads
+    REQUIRE(trident::run_pipeline(trident::par.threads(3), trident::source(count_to(10)), noop).max_tokens ==
+            4 * static_cast<std::size_t>(std::min(3, trident::max_threads())));
     REQUIRE(trident::run_pipeline(trident::par.on(trident_test::test_cores()), trident::source(count_to(10)), noop).max_tokens == 8);
     REQUIRE(trident::run_pipeline(trident::seq, trident::source(count_to(10)), noop).max_tokens == 1);
 }

@@ -1,11 +1,12 @@
 #pragma once
 /// \file cpu_cores.hpp
-/// `trident::cpu_cores`: a group of CPU cores that calls can be pinned to.
+/// `trident::cpu_cores`: a group of CPU cores that calls can be pinned to, and
+/// `trident::default_concurrency()`: how many threads a plain `trident::par` call uses.
 ///
 /// A group is a oneTBB task arena of a fixed size.  Work submitted with
 /// `trident::par.on(group)` runs on at most `group.concurrency()` threads, whatever runs
 /// elsewhere in the process; two groups split a machine between two jobs (a data-loading pipeline
-/// and a training loop, say).  `trident::par.threads(n)` uses a process-wide cached group of n.
+/// and a training loop, say).  `trident::par.threads(n)` uses a cached group (see policy.hpp).
 ///
 /// \code
 ///   trident::cpu_cores loaders(2), trainers(6);
@@ -14,29 +15,65 @@
 ///
 /// A group is neither copyable nor movable (work may be running in it); it must outlive every call
 /// that uses it.
+///
+/// A group never has more threads than oneTBB can supply: `max_threads()`, oneTBB's allowed
+/// parallelism (the hardware threads of the process's affinity mask, or what a
+/// `tbb::global_control(max_allowed_parallelism, p)` alive at construction allows).  oneTBB would
+/// not give a bigger arena more workers anyway, and it prints a warning ("The number of workers is
+/// currently limited to ...") on stderr when an arena asks for more.
 
+#include "trident/detail/cpu_limit.hpp"
+
+#include <oneapi/tbb/global_control.h>
+#include <oneapi/tbb/info.h>
 #include <oneapi/tbb/task_arena.h>
 
-#include <array>
-#include <atomic>
-#include <map>
-#include <memory>
-#include <mutex>
+#include <algorithm>
+#include <cstddef>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 namespace trident {
 
+/// The most threads oneTBB lets one arena have now: its allowed parallelism
+/// (`tbb::global_control::active_value(tbb::global_control::max_allowed_parallelism)`).
+/// Complexity: a oneTBB call that takes a lock.
+[[nodiscard]] inline int max_threads()
+{
+    const std::size_t p = tbb::global_control::active_value(tbb::global_control::max_allowed_parallelism);
+    return static_cast<int>(std::clamp<std::size_t>(p, 1, 1 << 20));
+}
+
+/// How many threads a plain `trident::par` call (no `threads(n)`, no `on(cores)`) made outside any
+/// arena uses: the smallest of the CPUs in the affinity mask, the CPUs the container's quota
+/// allows (cgroup v2 `cpu.max`, v1 `cpu.cfs_quota_us / cpu.cfs_period_us`, rounded up),
+/// oneTBB's default concurrency and max_threads().  The mask and the quota are read once, at the
+/// first call of this function or of a `par` algorithm (a quota changed later is not seen).
+/// When the quota or the mask is below oneTBB's default, plain `par` calls run in a trident arena
+/// of this size (oneTBB 2021 ignores the quota), and so do the defaults that depend on the thread
+/// count (`pipeline_options::max_tokens`, a `task_group`'s arena).  Inside an arena (a group,
+/// `threads(n)`, a user's `tbb::task_arena`) a plain `par` call stays there, except in an arena of
+/// exactly oneTBB's default size, which it cannot tell from oneTBB's own.
+/// \code
+///   std::printf("%d threads\n", trident::default_concurrency());
+/// \endcode
+[[nodiscard]] inline int default_concurrency()
+{
+    return std::max(1, std::min({detail::usable_cpus(), tbb::info::default_concurrency(), max_threads()}));
+}
+
 class cpu_cores {
 public:
-    /// A group of `threads` threads (the calling thread of each call included).
+    /// A group of min(`threads`, max_threads()) threads (the calling thread of each call included).
     /// \throws std::invalid_argument if threads < 1.
-    explicit cpu_cores(int threads) : arena_(checked(threads)) { arena_.initialize(); }
+    explicit cpu_cores(int threads) : arena_(std::min(checked(threads), max_threads())) { arena_.initialize(); }
 
     cpu_cores(const cpu_cores&) = delete;
     cpu_cores& operator=(const cpu_cores&) = delete;
 
-    /// How many threads may work in this group at once.
+    /// How many threads may work in this group at once: min(threads, max_threads()) of the
+    /// constructor.
     [[nodiscard]] int concurrency() const { return const_cast<tbb::task_arena&>(arena_).max_concurrency(); }
 
     /// Runs `f()` inside the group and returns its result; exceptions propagate.
@@ -58,34 +95,4 @@ private:
     tbb::task_arena arena_;
 };
 
-namespace detail {
-
-/// The process-wide group of `threads` threads behind `par.threads(n)`.  Created on first use and
-/// kept for the life of the process (creating an arena per call would cost more than most calls).
-inline cpu_cores& cached_cores(int threads)
-{
-    constexpr int direct_slots = 512;
-    static std::array<std::atomic<cpu_cores*>, direct_slots> direct{};
-    static std::map<int, std::unique_ptr<cpu_cores>> large;
-    static std::mutex mutex;
-
-    if (threads < direct_slots) {
-        if (cpu_cores* found = direct[threads].load(std::memory_order_acquire))
-            return *found;
-    }
-    std::lock_guard lock(mutex);
-    if (threads < direct_slots) {
-        if (cpu_cores* found = direct[threads].load(std::memory_order_relaxed))
-            return *found;
-        auto* made = new cpu_cores(threads); // kept until exit, reachable through `direct`
-        direct[threads].store(made, std::memory_order_release);
-        return *made;
-    }
-    auto& slot = large[threads];
-    if (!slot)
-        slot = std::make_unique<cpu_cores>(threads);
-    return *slot;
-}
-
-} // namespace detail
 } // namespace trident

@@ -21,6 +21,10 @@
 /// | `gpu`       | one CUDA device                 | `device(i)`, `stream(s)`              |
 /// | `automatic` | `gpu` or `par`, per call        | all of `par`'s and `gpu`'s, `gpu_threshold(n)` |
 ///
+/// Without `threads(n)` or `on(cores)`, a `par` call runs in the current oneTBB arena; outside any
+/// arena on `trident::default_concurrency()` threads, which follow the affinity mask and the
+/// container's CPU quota (see cpu_cores.hpp).
+///
 /// `trident::gpu` is usable only in translation units compiled by nvcc; elsewhere naming it in an
 /// algorithm call is a compile-time error that says so.  `trident::automatic` compiled without nvcc
 /// is `trident::par`.
@@ -45,7 +49,12 @@ public:
     constexpr par_policy() = default;
 
     /// At most `n` threads (the calling thread included) work on this call.  The cap is real: the
-    /// call runs inside a oneTBB task arena of that size (arenas are cached per size).
+    /// call runs inside a oneTBB task arena of min(n, trident::max_threads()) threads (oneTBB gives
+    /// no arena more: a bigger one would only make it print a warning on stderr), so
+    /// `threads(1'000'000)` is `threads(max_threads())`.  The arenas are cached by size, the 8 most
+    /// recently used kept; an older one is destroyed once the last call running in it has ended,
+    /// so memory stays bounded whatever n the calls ask for.  A thread repeating the n of its previous
+    /// call takes no lock; another n takes a mutex (and a new size makes an arena, microseconds).
     /// \throws std::invalid_argument if n < 1.
     [[nodiscard]] constexpr par_policy threads(int n) const
     {

@@ -12,7 +12,7 @@
 /// | primitive                                  | header               |
 /// |--------------------------------------------|----------------------|
 /// | seq, par, gpu, automatic and their options | policy.hpp           |
-/// | cpu_cores (a group of cores)               | cpu_cores.hpp        |
+/// | cpu_cores, default_concurrency, max_threads | cpu_cores.hpp       |
 /// | for_each, for_each_index                   | data/for_each.hpp    |
 /// | map                                        | data/map.hpp         |
 /// | reduce, map_reduce                         | data/reduce.hpp      |

@@ -554,8 +554,7 @@ public:
     pipeline_stats run_par(const par_policy& policy, const pipeline_options& options)
     {
         check_modes(std::make_index_sequence<stage_count>{});
-        cpu_cores* cores = policy.cores() ? policy.cores()
-                                          : (policy.thread_limit() > 0 ? &cached_cores(policy.thread_limit()) : nullptr);
+        const std::shared_ptr<cpu_cores> cores = arena_for(policy); // held until the run ends
         const int threads = cores ? cores->concurrency() : tbb::this_task_arena::max_concurrency();
         const std::size_t max_tokens =
             options.max_tokens > 0 ? options.max_tokens : static_cast<std::size_t>(threads) * 4;

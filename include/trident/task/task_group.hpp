@@ -52,6 +52,7 @@
 /// thread wake-up on a pool).
 
 #include "trident/cpu_cores.hpp"
+#include "trident/detail/arena_cache.hpp"
 #include "trident/detail/tsan.hpp"
 #include "trident/detail/unique_task.hpp"
 #include "trident/errors.hpp"
@@ -334,10 +335,10 @@ public:
     explicit task_group(seq_policy) : where_(kind::seq) {}
 
     /// Tasks run on oneTBB: in the arena of `par.threads(n)` or of `par.on(cores)` when set, else in
-    /// the arena of the constructing thread.  With one thread there, inside run() (see above).
+    /// the arena of the constructing thread (outside any arena, one of trident::default_concurrency()
+    /// threads).  With one thread there, inside run() (see above).
     explicit task_group(const par_policy& policy)
-        : cores_(policy.cores() ? policy.cores()
-                                : (policy.thread_limit() > 0 ? &detail::cached_cores(policy.thread_limit()) : nullptr))
+        : cores_(detail::arena_for(policy))
     {
         if ((cores_ ? cores_->concurrency() : tbb::this_task_arena::max_concurrency()) == 1) {
             // Enqueued work would make oneTBB lend a one-thread arena a worker beside the thread
@@ -505,7 +506,7 @@ private:
     std::shared_ptr<detail::group_state> state_ = std::make_shared<detail::group_state>();
     kind where_ = kind::seq;
     blocking_pool* pool_ = nullptr;
-    cpu_cores* cores_ = nullptr;
+    std::shared_ptr<cpu_cores> cores_; // held for the group's life: see detail::arena_for()
     std::optional<tbb::task_arena> arena_;
     std::optional<detail::group_context> tbb_context_;
     std::optional<tbb::task_group> tbb_group_;

@@ -11,6 +11,7 @@
 // few hundred expensive elements still run in parallel; the constants are in inline_cutoff.
 
 #include "trident/cpu_cores.hpp"
+#include "trident/detail/arena_cache.hpp"
 #include "trident/detail/recorder.hpp"
 #include "trident/detail/ticks.hpp"
 #include "trident/detail/tsan.hpp"
@@ -26,6 +27,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <type_traits>
 #include <utility>
@@ -87,9 +89,7 @@ public:
     static constexpr bool is_parallel = true;
 
     explicit tbb_executor(const par_policy& policy)
-        : cores_(policy.cores() ? policy.cores()
-                                : (policy.thread_limit() > 0 ? &cached_cores(policy.thread_limit()) : nullptr)),
-          grain_(policy.grain_size())
+        : cores_(arena_for(policy)), grain_(policy.grain_size())
     {
     }
 
@@ -294,7 +294,7 @@ private:
         return done;
     }
 
-    cpu_cores* cores_;
+    std::shared_ptr<cpu_cores> cores_; // held for the call: see arena_for()
     std::size_t grain_;
 };
 
