@@ -9,23 +9,38 @@
 /// \endcode
 ///
 /// Which algorithm runs:
-/// - arithmetic elements (not bool) with no comparator, `std::less<>`/`std::less<T>` or
-///   `std::greater<>`/`std::greater<T>`: a least-significant-digit radix sort (8-bit digits, digits on
-///   which all keys agree skipped), O(n * sizeof(T)) work, parallel histogram and scatter per pass.
-///   It is stable, so it serves `stable_sort` too.  -0.0 and +0.0 are equal keys; NaN is not
-///   allowed (as for std::sort).
-/// - otherwise a merge sort: one block per worker sorted, then rounds of parallel merges, each
-///   merge cut at merge-path split points.  Trivially copyable elements of at most 32 bytes in
-///   contiguous memory use trident's stable merge sort with branch-free merges throughout (random
-///   keys make std::sort mispredict a branch per comparison); other elements are sorted per block
-///   with std::sort (std::stable_sort for stable_sort) and merged by moving.  O(n log n)
-///   comparisons; n elements of scratch.  Move-only elements are fine.
+/// - arithmetic elements (not bool) in contiguous memory with no comparator, `std::less<>`/`std::less<T>`
+///   or `std::greater<>`/`std::greater<T>`: a least-significant-digit radix sort (8-bit digits, digits
+///   on which all keys agree skipped), O(n * sizeof(T)) work, parallel histogram and scatter per
+///   pass in four blocks per worker.  It is stable, so it serves `stable_sort` too.  -0.0 and +0.0
+///   are equal keys; NaN is not allowed (as for std::sort: memory-safe, order unspecified).
+/// - otherwise a stable merge sort (so `sort` is stable too): blocks, twice as many as workers,
+///   sorted at once, then rounds of parallel merges, each cut at merge-path split points into more
+///   pieces than workers.  Trivially copyable elements of at most 32 bytes in contiguous memory are
+///   merged without data-dependent branches; other elements are moved into scratch and merged by
+///   moving.  O(n log n) comparisons.  Move-only elements are fine (trivially copyable or not).
+///   The split, and so the result, depends only on n and the worker count.
 ///
-/// Requirements: a random-access range of move-assignable elements; `comp` a strict weak order.
+/// Scratch: n elements.  Blocks of 1 MiB or more are kept, once a sort is done, in a process-wide
+/// cache for the next sorts (so that a repeated sort touches no fresh pages): at most 4 idle blocks
+/// and TRIDENT_SORT_SCRATCH_CACHE_BYTES bytes (default 256 MiB; define it to 0 before including
+/// trident to keep none), the least recently used freed first.  `trident::release_sort_scratch()`
+/// frees the idle blocks now.
 ///
-/// Exceptions: the first exception from `comp` (or from moving an element) reaches the caller;
-/// the range is then left valid but unspecified, as std::sort leaves it (an element held aside by
-/// an insertion step when `comp` throws may be lost, moved-from, in the range).
+/// Requirements (each checked by a static_assert that says what is wrong): a random-access range
+/// whose references are real references (not std::vector<bool>'s proxies) to non-const,
+/// move-constructible and move-assignable elements; `comp(a, b)` callable on two const elements,
+/// returning bool (with the default, the elements need operator<).  `comp` should be a strict weak
+/// order; when it is not (NaN with `<`, a random answer) the order is unspecified, but the sort
+/// stays memory-safe and the range stays a permutation of its input.
+///
+/// Exceptions: the first exception from `comp` reaches the caller, the rest of the work is
+/// cancelled, and the range is left a permutation of its input (every element exactly once, in an
+/// unspecified order) under every policy: stronger than std::sort and std::stable_sort, which may
+/// leave elements moved-from.  This assumes that moving an element does not throw.  The radix sort
+/// calls no comparator.
+///
+/// Complexity: as above; at most one scratch allocation per call (none when the cache has a block).
 ///
 /// GPU: CUB's radix sort (cub::DeviceRadixSort) for the radix case, CUB's merge sort otherwise.
 
@@ -63,7 +78,7 @@ void sort_entry(const auto& policy, Range& range, Compare& comp, bool stable)
                 else
                     radix_sort(exec, data, n, radix_key<T, true>{});
             } else {
-                merge_sort(exec, first, n, comp, stable);
+                merge_sort(exec, first, n, comp);
             }
         },
         [&](const auto& gpu_policy) {
@@ -71,32 +86,72 @@ void sort_entry(const auto& policy, Range& range, Compare& comp, bool stable)
         });
 }
 
+/// Whether sort's requirements hold; when not, one static_assert says which (the first that fails)
+/// and the caller instantiates nothing else, so that the sentence is the first and only error.
 template <class Range, class Compare>
-constexpr void check_sort_arguments()
+constexpr bool check_sort_arguments()
 {
-    static_assert(std::ranges::random_access_range<Range>,
-                  "trident::sort: the range must be random-access (std::vector, std::array, std::span, ...)");
-    using T = std::ranges::range_value_t<Range>;
-    static_assert(std::is_move_constructible_v<T> && std::is_move_assignable_v<T>,
-                  "trident::sort: the elements must be move-constructible and move-assignable");
-    static_assert(std::is_invocable_r_v<bool, Compare&, const T&, const T&>,
-                  "trident::sort: the comparator must take two elements and return bool (a strict weak order)");
+    if constexpr (!std::ranges::random_access_range<Range>) {
+        static_assert(always_false<Range>,
+                      "trident::sort: the range must be random-access (std::vector, std::deque, std::array, std::span, "
+                      "...); copy a std::list into a std::vector, or use std::list::sort");
+        return false;
+    } else if constexpr (!std::is_lvalue_reference_v<std::ranges::range_reference_t<Range>>) {
+        static_assert(always_false<Range>,
+                      "trident::sort: the range hands out proxy references (std::vector<bool> packs elements into "
+                      "shared words, which parallel chunks would race on); sort a std::vector<char> or "
+                      "std::vector<std::uint8_t> instead, or count the trues with trident::map_reduce and refill");
+        return false;
+    } else if constexpr (std::is_const_v<std::remove_reference_t<std::ranges::range_reference_t<Range>>>) {
+        static_assert(always_false<Range>,
+                      "trident::sort: the elements are const (a const container or std::span<const T>) and cannot "
+                      "be reordered; sort a non-const range, or sort a copy");
+        return false;
+    } else if constexpr (!std::is_move_constructible_v<std::ranges::range_value_t<Range>> ||
+                         !std::is_move_assignable_v<std::ranges::range_value_t<Range>>) {
+        static_assert(always_false<Range>, "trident::sort: the elements must be move-constructible and move-assignable");
+        return false;
+    } else if constexpr (!std::is_invocable_r_v<bool, Compare&, const std::ranges::range_value_t<Range>&,
+                                                 const std::ranges::range_value_t<Range>&>) {
+        if constexpr (std::is_same_v<Compare, std::less<>> || std::is_same_v<Compare, std::less<std::ranges::range_value_t<Range>>>)
+            static_assert(always_false<Range>,
+                          "trident::sort: the elements have no operator< (for two const elements); declare one, or "
+                          "pass a comparator: trident::sort(policy, range, [](const T& a, const T& b) { return ...; })");
+        else
+            static_assert(always_false<Range>,
+                          "trident::sort: the comparator must be callable as comp(const T&, const T&) on two elements "
+                          "and return bool (a strict weak order)");
+        return false;
+    } else {
+        return true;
+    }
 }
 
 } // namespace detail
 
+/// Sorts `range` by `comp` (see the file's documentation).
 template <class Policy, class Range, class Compare = std::less<>>
 void sort(const Policy& policy, Range&& range, Compare comp = {})
 {
-    detail::check_sort_arguments<Range, Compare>();
-    detail::sort_entry(policy, range, comp, false);
+    if constexpr (detail::check_sort_arguments<Range, Compare>())
+        detail::sort_entry(policy, range, comp, false);
 }
 
+/// Sorts `range` by `comp`, keeping equal elements in their input order.
 template <class Policy, class Range, class Compare = std::less<>>
 void stable_sort(const Policy& policy, Range&& range, Compare comp = {})
 {
-    detail::check_sort_arguments<Range, Compare>();
-    detail::sort_entry(policy, range, comp, true);
+    if constexpr (detail::check_sort_arguments<Range, Compare>())
+        detail::sort_entry(policy, range, comp, true);
+}
+
+/// Frees the idle scratch memory that sorts keep for later sorts (see "Scratch" above); returns
+/// how many bytes were idle.
+inline std::size_t release_sort_scratch() noexcept
+{
+    const std::size_t bytes = detail::scratch_cache::idle_bytes();
+    detail::scratch_cache::trim();
+    return bytes;
 }
 
 } // namespace trident

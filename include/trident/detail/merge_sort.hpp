@@ -1,26 +1,32 @@
 #pragma once
-// Parallel merge sort over the executor contract: sort one block per worker, then merge pairs of
-// sorted runs, each merge cut into pieces at merge-path split points so that every round is
-// parallel too.  Stable when the blocks are sorted stably.  Small trivially copyable elements in
-// contiguous memory take merge_sort_contiguous: a branch-free merge sort, stable, with no
-// std::sort underneath.
+// Parallel stable merge sort over the executor contract: blocks (a power of two, twice as many as
+// workers) sorted at once by block_sort, then rounds of merges of pairs of runs, each merge cut into
+// pieces at merge-path split points, more pieces than workers so that oneTBB can balance them.
+// Small trivially copyable elements in contiguous memory merge without data-dependent branches
+// (merge_branch_free) with the range itself as home; other elements are moved into scratch first
+// and merged by moving.  The splits, and so the result, depend only on n and the worker count.
+//
+// Whatever comp does, every element stays in the range: a comparator that is not a strict weak
+// order gives an unspecified order; one that throws leaves the range a permutation of its input
+// (each step's exception guarantee is in merge_kernels.hpp; the rounds below restore the rest).
+// This holds as long as moving an element does not throw.
 
 #include "trident/detail/buffers.hpp"
+#include "trident/detail/merge_kernels.hpp"
 
 #include <algorithm>
-#include <array>
 #include <bit>
 #include <cstddef>
 #include <iterator>
 #include <memory>
-#include <new>
 #include <type_traits>
 #include <utility>
 #include <vector>
 
 namespace trident::detail {
 
-/// How many of the first k outputs of a stable merge of a[0, la) and b[0, lb) come from a.
+/// How many of the first k outputs of a stable merge of a[0, la) and b[0, lb) come from a: always
+/// in [k - lb, min(k, la)], whatever comp returns.
 template <class It, class Compare>
 std::size_t merge_path_split(It a, std::size_t la, It b, std::size_t lb, std::size_t k, Compare& comp)
 {
@@ -30,7 +36,7 @@ std::size_t merge_path_split(It a, std::size_t la, It b, std::size_t lb, std::si
         const std::size_t i = lo + (hi - lo) / 2;
         const std::size_t j = k - i;
         // a[i] is taken before b[j-1] unless b[j-1] < a[i] (ties go to a)
-        if (j > 0 && i < la && !comp(b[j - 1], a[i]))
+        if (j > 0 && i < la && !comp(*advance_by(b, j - 1), *advance_by(a, i)))
             lo = i + 1;
         else
             hi = i;
@@ -38,239 +44,164 @@ std::size_t merge_path_split(It a, std::size_t la, It b, std::size_t lb, std::si
     return lo;
 }
 
-/// How many sorted runs a merge sort of n elements starts from: a power of two, one per worker
-/// at most, none shorter than 4096 elements.
+/// How many sorted runs a merge sort of n elements starts from: a power of two, twice the workers
+/// at most (so that one slow worker does not hold up the block phase), none under 4096 elements.
 template <class Exec>
 std::size_t merge_sort_blocks(const Exec& exec, std::size_t n)
 {
     std::size_t blocks = 1;
     if constexpr (Exec::is_parallel)
-        blocks = std::bit_ceil(static_cast<std::size_t>(exec.concurrency()));
+        blocks = 2 * std::bit_ceil(static_cast<std::size_t>(exec.concurrency()));
     while (blocks > 1 && n / blocks < 4096)
         blocks /= 2;
     return blocks;
 }
 
-/// Stable insertion sort of a[0, n); on an exception from comp every element is still in a.
-template <class T, class Compare>
-void insertion_sort_small(T* a, std::size_t n, Compare& comp)
+/// One round of merges from src to dst: pairs of runs of `width` blocks, each pair's merge cut
+/// into `pieces`.  On an exception from comp dst holds all n elements, in some order.
+template <bool BranchFree, class Exec, class Src, class Dst, class RunBegin, class Compare>
+void merge_round(const Exec& exec, Src src, Dst dst, std::size_t blocks, std::size_t width, RunBegin run_begin,
+                 Compare& comp)
 {
-    for (std::size_t i = 1; i < n; ++i) {
-        T x = a[i];
-        std::size_t j = i;
-        try {
-            while (j > 0 && comp(x, a[j - 1])) {
-                a[j] = a[j - 1];
-                --j;
-            }
-        } catch (...) {
-            a[j] = x;
-            throw;
-        }
-        a[j] = x;
-    }
-}
-
-/// Stable merge of a[0, la) and b[0, lb) into out without data-dependent branches (ties take a).
-template <class T, class Compare>
-void merge_branchless(const T* a, std::size_t la, const T* b, std::size_t lb, T* out, Compare& comp)
-{
-    // Two independent chains: the smallest from the fronts and the largest from the backs, for
-    // min(la, lb) steps each (the two never take the same element: an element the back takes from one side is larger than
-    // everything left on the other, so the front never takes it),
-    // then the at most |la - lb| elements left, from the front.
-    const T* ea = a + la;
-    const T* eb = b + lb;
-    T* back = out + la + lb;
-    for (std::size_t k = std::min(la, lb); k > 0; --k) {
-        const bool front_b = comp(*b, *a);
-        *out++ = *(front_b ? b : a);
-        b += static_cast<std::size_t>(front_b);
-        a += static_cast<std::size_t>(!front_b);
-        const bool back_a = comp(eb[-1], ea[-1]);
-        *--back = *(back_a ? ea - 1 : eb - 1);
-        ea -= static_cast<std::size_t>(back_a);
-        eb -= static_cast<std::size_t>(!back_a);
-    }
-    while (a != ea && b != eb) {
-        const bool front_b = comp(*b, *a);
-        *out++ = *(front_b ? b : a);
-        b += static_cast<std::size_t>(front_b);
-        a += static_cast<std::size_t>(!front_b);
-    }
-    out = std::copy(a, ea, out);
-    std::copy(b, eb, out);
-}
-
-/// Stable merge sort of a[0, n) for trivially copyable T, using buf[0, n): the result lands in buf
-/// when into_buf, in a otherwise.  On an exception from comp, every element is back in a.
-template <class T, class Compare>
-void merge_sort_trivial(T* a, T* buf, std::size_t n, bool into_buf, Compare& comp)
-{
-    constexpr std::size_t leaf = 16;
-    if (n <= leaf) {
-        insertion_sort_small(a, n, comp);
-        if (into_buf)
-            std::copy(a, a + n, buf);
-        return;
-    }
-    const std::size_t h = n / 2;
-    merge_sort_trivial(a, buf, h, !into_buf, comp);
+    const std::size_t pairs = blocks / (2 * width);
+    const std::size_t n = run_begin(blocks);
+    const std::size_t target = 4 * static_cast<std::size_t>(exec.concurrency());
+    const std::size_t pieces = std::clamp<std::size_t>((target + pairs - 1) / pairs, 1, std::max<std::size_t>(1, n / pairs / 4096));
+    struct pair_bounds {
+        std::size_t lo, mid, hi;
+    };
+    auto bounds = [&](std::size_t pair) {
+        return pair_bounds{run_begin(2 * pair * width), run_begin((2 * pair + 1) * width), run_begin((2 * pair + 2) * width)};
+    };
+    // Where each piece starts in its pair's first run, all found before any element moves.  A
+    // comparator that is no strict weak order may give splits out of order: they are clamped so
+    // that the pieces still cut both runs into consecutive parts.
+    std::vector<std::size_t> split(pairs * (pieces + 1));
     try {
-        merge_sort_trivial(a + h, buf + h, n - h, !into_buf, comp);
-    } catch (...) {
-        if (!into_buf)
-            std::copy(buf, buf + h, a); // the left half was sorted into buf
-        throw;
-    }
-    try {
-        if (into_buf)
-            merge_branchless(a, h, a + h, n - h, buf, comp);
-        else
-            merge_branchless(buf, h, buf + h, n - h, a, comp);
-    } catch (...) {
-        if (!into_buf)
-            std::copy(buf, buf + n, a);
-        throw;
-    }
-}
-
-
-/// merge_sort for trivially copyable elements in contiguous memory: the blocks are sorted by
-/// merge_sort_trivial and merged with merge_branchless, which compare without branching on the
-/// data (a mispredicted branch per comparison is most of std::sort's time on random keys):
-/// measured 243 ms for 5M random doubles where std::sort takes 411 ms and std::stable_sort 484 ms.
-/// Stable, so it serves sort and stable_sort.  On an exception from comp every element is back in
-/// data, in some order.
-template <class Exec, class T, class Compare>
-void merge_sort_contiguous(const Exec& exec, T* data, std::size_t n, Compare& comp)
-{
-    if (n < 2)
-        return;
-    raw_buffer<T> buffer(n);
-    const std::size_t blocks = merge_sort_blocks(exec, n);
-    if (blocks <= 1) {
-        merge_sort_trivial(data, buffer.get(), n, false, comp);
-        return;
-    }
-    auto run_begin = [&](std::size_t k) { return n / blocks * k + std::min(k, n % blocks); };
-    // The blocks land where an even number of merge rounds (each from src to dst) leaves the
-    // result in data, so that no final copy is needed.
-    const bool odd_rounds = (std::bit_width(blocks) - 1) % 2 == 1;
-    exec.for_tasks(blocks, [&](std::size_t k) {
-        merge_sort_trivial(data + run_begin(k), buffer.get() + run_begin(k), run_begin(k + 1) - run_begin(k),
-                           odd_rounds, comp);
-    });
-
-    T* src = odd_rounds ? buffer.get() : data;
-    T* dst = odd_rounds ? data : buffer.get();
-    const std::size_t pieces_per_round = static_cast<std::size_t>(exec.concurrency()) * 2;
-    for (std::size_t width = 1; width < blocks; width *= 2) {
-        const std::size_t pairs = blocks / (2 * width);
-        const std::size_t pieces = std::max<std::size_t>(1, pieces_per_round / pairs);
-        try {
-            exec.for_tasks(pairs * pieces, [&](std::size_t task) {
-                const std::size_t pair = task / pieces, piece = task % pieces;
-                const std::size_t lo = run_begin(2 * pair * width), mid = run_begin((2 * pair + 1) * width),
-                                  hi = run_begin((2 * pair + 2) * width);
-                const std::size_t la = mid - lo, lb = hi - mid, total = la + lb;
-                const std::size_t k0 = total * piece / pieces, k1 = total * (piece + 1) / pieces;
-                const T* a = src + lo;
-                const T* b = src + mid;
-                const std::size_t i0 = merge_path_split(a, la, b, lb, k0, comp);
-                const std::size_t i1 = merge_path_split(a, la, b, lb, k1, comp);
-                merge_branchless(a + i0, i1 - i0, b + (k0 - i0), (k1 - i1) - (k0 - i0), dst + lo + k0, comp);
-            });
-        } catch (...) {
-            if (src != data) // a merge only reads src: it holds every element
-                std::copy(src, src + n, data);
-            throw;
-        }
-        std::swap(src, dst);
-    }
-    if (src != data)
-        exec.for_tasks(blocks, [&](std::size_t k) {
-            std::copy(src + run_begin(k), src + run_begin(k + 1), data + run_begin(k));
+        exec.for_tasks(pairs * (pieces + 1), [&](std::size_t task) {
+            const std::size_t pair = task / (pieces + 1), piece = task % (pieces + 1);
+            const auto [lo, mid, hi] = bounds(pair);
+            const std::size_t k = (hi - lo) * piece / pieces;
+            split[task] = merge_path_split(advance_by(src, lo), mid - lo, advance_by(src, mid), hi - mid, k, comp);
         });
+    } catch (...) {
+        std::move(src, advance_by(src, n), dst); // nothing has moved yet
+        throw;
+    }
+    for (std::size_t pair = 0; pair < pairs; ++pair) {
+        const auto [lo, mid, hi] = bounds(pair);
+        const std::size_t la = mid - lo, lb = hi - mid;
+        std::size_t* s = split.data() + pair * (pieces + 1);
+        s[0] = 0;
+        for (std::size_t p = 1; p <= pieces; ++p) {
+            const std::size_t k0 = (la + lb) * (p - 1) / pieces, k1 = (la + lb) * p / pieces;
+            const std::size_t low = std::max(s[p - 1], k1 > lb ? k1 - lb : 0);
+            s[p] = std::clamp(s[p], low, std::max(low, std::min(s[p - 1] + (k1 - k0), la)));
+        }
+    }
+    auto merge_piece = [&](std::size_t task, bool compare) {
+        const std::size_t pair = task / pieces, piece = task % pieces;
+        const auto [lo, mid, hi] = bounds(pair);
+        const std::size_t total = hi - lo;
+        const std::size_t k0 = total * piece / pieces, k1 = total * (piece + 1) / pieces;
+        const std::size_t i0 = split[pair * (pieces + 1) + piece], i1 = split[pair * (pieces + 1) + piece + 1];
+        const auto a = advance_by(src, lo + i0);
+        const auto b = advance_by(src, mid + (k0 - i0));
+        const auto out = advance_by(dst, lo + k0);
+        if (compare)
+            merge_runs<BranchFree>(a, i1 - i0, b, (k1 - i1) - (k0 - i0), out, comp);
+        else
+            std::move(b, advance_by(b, (k1 - i1) - (k0 - i0)), std::move(a, advance_by(a, i1 - i0), out));
+    };
+    std::vector<unsigned char> started(pairs * pieces, 0);
+    try {
+        exec.for_tasks(pairs * pieces, [&](std::size_t task) {
+            started[task] = 1;
+            merge_piece(task, true);
+        });
+    } catch (...) {
+        for (std::size_t task = 0; task < pairs * pieces; ++task)
+            if (!started[task])
+                merge_piece(task, false);
+        throw;
+    }
+}
+
+/// Sorts the n elements at range[0, n), stably, with buf[0, n) as scratch.  When RangeHome the
+/// elements start in the range, else in buf (the range then holds moved-from objects); they end
+/// in the range, also on an exception from comp.
+template <bool BranchFree, bool RangeHome, class Exec, class R, class B, class Compare>
+void merge_sort_with(const Exec& exec, R range, B buf, std::size_t n, Compare& comp)
+{
+    const std::size_t blocks = merge_sort_blocks(exec, n);
+    const auto rounds = std::bit_width(blocks) - 1;
+    auto run_begin = [&](std::size_t k) { return n / blocks * k + std::min(k, n % blocks); };
+    // The blocks land where the rounds (each from one side to the other) leave the result in the
+    // range, so that no final copy is needed.
+    const bool blocks_in_range = rounds % 2 == 0;
+    const bool into_other = RangeHome ? !blocks_in_range : blocks_in_range;
+    auto home = [&] {
+        if constexpr (RangeHome)
+            return range;
+        else
+            return buf;
+    }();
+    auto other = [&] {
+        if constexpr (RangeHome)
+            return buf;
+        else
+            return range;
+    }();
+    auto gather_in_range = [&](bool in_range) {
+        if (!in_range)
+            std::move(buf, advance_by(buf, n), range);
+    };
+    std::vector<unsigned char> started(blocks, 0);
+    try {
+        exec.for_tasks(blocks, [&](std::size_t k) {
+            started[k] = 1;
+            block_sort<BranchFree>(advance_by(home, run_begin(k)), advance_by(other, run_begin(k)),
+                                   run_begin(k + 1) - run_begin(k), into_other, comp);
+        });
+    } catch (...) {
+        // A block that ran holds its elements where its result would be; the others are at home.
+        if (into_other)
+            for (std::size_t k = 0; k < blocks; ++k)
+                if (!started[k])
+                    std::move(advance_by(home, run_begin(k)), advance_by(home, run_begin(k + 1)),
+                              advance_by(other, run_begin(k)));
+        gather_in_range(blocks_in_range);
+        throw;
+    }
+    bool in_range = blocks_in_range;
+    for (std::size_t width = 1; width < blocks; width *= 2) {
+        try {
+            if (in_range)
+                merge_round<BranchFree>(exec, range, buf, blocks, width, run_begin, comp);
+            else
+                merge_round<BranchFree>(exec, buf, range, blocks, width, run_begin, comp);
+        } catch (...) {
+            gather_in_range(!in_range);
+            throw;
+        }
+        in_range = !in_range;
+    }
 }
 
 template <class Exec, class It, class Compare>
-void merge_sort(const Exec& exec, It first, std::size_t n, Compare& comp, bool stable)
+void merge_sort(const Exec& exec, It first, std::size_t n, Compare& comp)
 {
-    using T = typename std::iterator_traits<It>::value_type;
+    using T = std::iter_value_t<It>;
+    if (n < 2)
+        return;
     if constexpr (std::contiguous_iterator<It> && std::is_trivially_copyable_v<T> && sizeof(T) <= 32) {
-        merge_sort_contiguous(exec, std::to_address(first), n, comp);
-        return;
+        raw_buffer<T> buffer(n);
+        merge_sort_with<true, true>(exec, std::to_address(first), buffer.get(), n, comp);
+    } else {
+        scratch_buffer<T> scratch(n);
+        scratch.construct_from(first);
+        merge_sort_with<false, false>(exec, first, scratch.data(), n, comp);
     }
-    auto sort_run = [&](It b, It e) {
-        if (stable)
-            std::stable_sort(b, e, comp);
-        else
-            std::sort(b, e, comp);
-    };
-    const std::size_t blocks = merge_sort_blocks(exec, n);
-    if (blocks <= 1) {
-        sort_run(first, first + static_cast<std::ptrdiff_t>(n));
-        return;
-    }
-    auto run_begin = [&](std::size_t k) { return n / blocks * k + std::min(k, n % blocks); };
-    exec.for_tasks(blocks, [&](std::size_t k) {
-        sort_run(first + static_cast<std::ptrdiff_t>(run_begin(k)), first + static_cast<std::ptrdiff_t>(run_begin(k + 1)));
-    });
-
-    scratch_buffer<T> scratch(n);
-    scratch.construct_from(first);
-    // The sorted runs now sit in scratch; merge rounds alternate between scratch and the input.
-    T* buffer = scratch.data();
-    bool in_scratch = true;
-    const std::size_t pieces_per_round = static_cast<std::size_t>(exec.concurrency()) * 2;
-    for (std::size_t width = 1; width < blocks; width *= 2) {
-        const std::size_t pairs = blocks / (2 * width);
-        const std::size_t pieces = std::max<std::size_t>(1, pieces_per_round / pairs);
-        // Where each piece starts in its pair's first run: all found before any piece moves an
-        // element, since the searches read elements that other pieces' merges move from.
-        std::vector<std::size_t> split(pairs * (pieces + 1));
-        auto pair_bounds = [&](std::size_t pair) {
-            const std::size_t lo = run_begin(2 * pair * width), mid = run_begin((2 * pair + 1) * width),
-                              hi = run_begin((2 * pair + 2) * width);
-            return std::array<std::size_t, 3>{lo, mid, hi};
-        };
-        exec.for_tasks(pairs * (pieces + 1), [&](std::size_t task) {
-            const std::size_t pair = task / (pieces + 1), piece = task % (pieces + 1);
-            const auto [lo, mid, hi] = pair_bounds(pair);
-            const std::size_t la = mid - lo, lb = hi - mid, k = (la + lb) * piece / pieces;
-            auto search = [&](auto src) {
-                return merge_path_split(src + static_cast<std::ptrdiff_t>(lo), la, src + static_cast<std::ptrdiff_t>(mid),
-                                        lb, k, comp);
-            };
-            split[task] = in_scratch ? search(buffer) : search(first);
-        });
-        exec.for_tasks(pairs * pieces, [&](std::size_t task) {
-            const std::size_t pair = task / pieces, piece = task % pieces;
-            const auto [lo, mid, hi] = pair_bounds(pair);
-            const std::size_t total = hi - lo;
-            const std::size_t k0 = total * piece / pieces, k1 = total * (piece + 1) / pieces;
-            const std::size_t i0 = split[pair * (pieces + 1) + piece], i1 = split[pair * (pieces + 1) + piece + 1];
-            auto merge_into = [&](auto src, auto dst) {
-                auto a = src + static_cast<std::ptrdiff_t>(lo);
-                auto b = src + static_cast<std::ptrdiff_t>(mid);
-                std::merge(std::make_move_iterator(a + static_cast<std::ptrdiff_t>(i0)),
-                           std::make_move_iterator(a + static_cast<std::ptrdiff_t>(i1)),
-                           std::make_move_iterator(b + static_cast<std::ptrdiff_t>(k0 - i0)),
-                           std::make_move_iterator(b + static_cast<std::ptrdiff_t>(k1 - i1)),
-                           dst + static_cast<std::ptrdiff_t>(lo + k0), comp);
-            };
-            if (in_scratch)
-                merge_into(buffer, first);
-            else
-                merge_into(first, buffer);
-        });
-        in_scratch = !in_scratch;
-    }
-    if (in_scratch)
-        exec.for_tasks(blocks, [&](std::size_t k) {
-            std::move(buffer + run_begin(k), buffer + run_begin(k + 1), first + static_cast<std::ptrdiff_t>(run_begin(k)));
-        });
 }
 
 } // namespace trident::detail

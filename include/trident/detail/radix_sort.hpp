@@ -1,6 +1,7 @@
 #pragma once
 // Least-significant-digit radix sort for arithmetic keys, written once over the executor contract.
-// Stable; 8-bit digits; digits on which every key agrees are skipped.
+// Stable; 8-bit digits; digits on which every key agrees are skipped.  Its scratch comes from the
+// scratch cache (buffers.hpp), so repeated sorts touch no fresh pages.
 
 #include "trident/detail/buffers.hpp"
 
@@ -82,9 +83,11 @@ void radix_sort(const Exec& exec, T* data, std::size_t n, Key key)
         return;
     }
 
+    // Four blocks per worker (none under 65,536 keys) so that oneTBB can even out a slow worker;
+    // the result does not depend on the block count (every pass is stable).
     std::size_t blocks = 1;
     if constexpr (Exec::is_parallel)
-        blocks = std::clamp<std::size_t>(n / 65536, 1, static_cast<std::size_t>(exec.concurrency()));
+        blocks = std::clamp<std::size_t>(n / 65536, 1, 4 * static_cast<std::size_t>(exec.concurrency()));
     auto block_begin = [&](std::size_t k) { return n / blocks * k + std::min(k, n % blocks); };
 
     // Which digits vary at all: bits where some keys differ.
