@@ -3,9 +3,12 @@
 #include "common/algorithm_checks.hpp"
 #include "common/cpu_policies.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <memory>
+#include <ranges>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 using namespace trident_test;
@@ -114,4 +117,101 @@ TEST_CASE("for_each and map with a move-only element type", "[for_each][map][cpu
             REQUIRE(bad == 0);
         });
     }
+}
+
+namespace {
+
+/// Every CPU policy, then par with grains that cut a std::vector<bool>'s 64-bit words (1, 63, 65, 100).
+template <class Body>
+void for_each_word_cutting_policy(Body&& body)
+{
+    for_each_cpu_policy(body);
+    for (long long g : {1, 63, 65, 100}) {
+        INFO("policy: par.grain(" << g << ")");
+        body(trident::par.grain(g));
+        INFO("policy: par.threads(8).grain(" << g << ")");
+        body(trident::par.threads(8).grain(g));
+    }
+}
+
+/// Index of the first differing bit (no_mismatch when equal): Catch2 would print a whole vector.
+std::size_t first_wrong_bit(const std::vector<bool>& actual, const std::vector<bool>& expected)
+{
+    if (actual.size() != expected.size())
+        return std::min(actual.size(), expected.size());
+    for (std::size_t i = 0; i < actual.size(); ++i)
+        if (actual[i] != expected[i])
+            return i;
+    return no_mismatch;
+}
+
+std::vector<std::size_t> bool_sizes()
+{
+    return {0, 1, 63, 64, 65, 100, 1000, 4097, 40000, 65537, big_size};
+}
+
+} // namespace
+
+// Before the fix, chunks that met inside a 64-bit word wrote it at once and lost bits (issue 9 item 2).
+TEST_CASE("map, for_each and map into a std::vector<bool> are exact under every policy and grain", "[map][for_each][cpu]")
+{
+    for (std::size_t n : bool_sizes()) {
+        CAPTURE(n);
+        const std::vector<int> ints = random_ints(n, seed_for(n) + 11);
+        auto positive = [](int x) { return x > 0; };
+        std::vector<bool> expected(n);
+        std::transform(ints.begin(), ints.end(), expected.begin(), positive);
+        for_each_word_cutting_policy([&](const auto& policy) {
+            const std::vector<bool> made = trident::map(policy, ints, positive);
+            REQUIRE(first_wrong_bit(made, expected) == no_mismatch);
+
+            std::vector<bool> into(n + 5, true);
+            auto end = trident::map(policy, ints, into, positive);
+            REQUIRE(end == into.begin() + static_cast<std::ptrdiff_t>(n));
+            REQUIRE(first_wrong_bit(std::vector<bool>(into.begin(), into.begin() + static_cast<std::ptrdiff_t>(n)), expected) == no_mismatch);
+            REQUIRE(std::count(into.begin() + static_cast<std::ptrdiff_t>(n), into.end(), true) == 5);
+
+            // in place: a vector<bool> read and written by the same chunks
+            std::vector<bool> flipped = expected;
+            trident::map(policy, flipped, flipped, [](bool b) { return !b; });
+            trident::for_each(policy, flipped, [](std::vector<bool>::reference b) { b.flip(); });
+            REQUIRE(first_wrong_bit(flipped, expected) == no_mismatch);
+        });
+    }
+}
+
+TEST_CASE("map into a view that starts inside a vector<bool>'s word is exact (written by one thread)", "[map][cpu]")
+{
+    for (std::size_t n : {std::size_t{0}, std::size_t{1}, std::size_t{70}, std::size_t{40000}, big_size}) {
+        CAPTURE(n);
+        const std::vector<int> ints = random_ints(n, seed_for(n) + 12);
+        auto positive = [](int x) { return x > 0; };
+        for_each_word_cutting_policy([&](const auto& policy) {
+            std::vector<bool> bits(n + 3, true);
+            auto tail = std::ranges::subrange(bits.begin() + 3, bits.end());
+            trident::map(policy, ints, tail, positive);
+            std::size_t wrong = 0;
+            for (std::size_t i = 0; i < n; ++i)
+                wrong += bits[i + 3] != positive(ints[i]);
+            REQUIRE(wrong == 0);
+            REQUIRE((bits[0] && bits[1] && bits[2]));
+            trident::for_each(policy, tail, [](std::vector<bool>::reference b) { b.flip(); });
+            for (std::size_t i = 0; i < n; ++i)
+                wrong += bits[i + 3] == positive(ints[i]);
+            REQUIRE(wrong == 0);
+        });
+    }
+}
+
+TEST_CASE("for_each_index passes a std::size_t to a generic lambda and accepts 64-bit index types", "[for_each][cpu]")
+{
+    const std::size_t n = 5000;
+    std::vector<int> out(n, 0);
+    trident::for_each_index(trident::par, n, [&](auto i) {
+        static_assert(std::is_same_v<decltype(i), std::size_t>);
+        out[i] += 1;
+    });
+    trident::for_each_index(trident::par, n, [&](long long i) { out[static_cast<std::size_t>(i)] += 2; });
+    trident::for_each_index(trident::par, n, [&](const std::size_t& i) { out[i] += 4; });
+    REQUIRE(std::count(out.begin(), out.end(), 7) == static_cast<std::ptrdiff_t>(n));
 }

@@ -13,6 +13,11 @@ int main()
     std::vector<int> v(10, 1);
     trident::for_each(trident::par, v, [](int& x) { x *= 2; });
     trident::for_each(trident::automatic, v, [](int& x) { x *= 2; });
+    trident::for_each_index(trident::par, v.size(), [&](std::size_t i) { v[i] += 1; });
+    const std::vector<int> doubled = trident::map(trident::par, v, [](int x) { return 2 * x; });
+    std::vector<int> w(10);
+    auto end = trident::exclusive_scan(trident::par, v, w, 0);
+    const int sum = trident::reduce(trident::par, v, 0) + doubled[0] + static_cast<int>(end - w.begin());
     int i = 0;
     trident::run_pipeline(trident::par, trident::source([&]() -> std::optional<int> {
                               if (i == 3)
@@ -23,5 +28,5 @@ int main()
                           trident::stage(trident::serial_in_order, [](const std::string&) {}));
     auto [a, b] = trident::parallel_invoke(trident::par, [] { return 1; }, [] { return 2; });
     std::list<int> l(10, 1);
-    return v[0] + l.front() + a + b;
+    return v[0] + l.front() + a + b + sum;
 }

@@ -41,38 +41,82 @@
 #include <utility>
 
 namespace trident {
+namespace detail {
+
+// Each requirement is checked only when the ones before it hold, and the algorithm is instantiated
+// only when all hold: a failed requirement is the only error.
+template <class Range, class F, class T, class Op>
+constexpr bool map_reduce_requirements()
+{
+    constexpr bool random_access = std::ranges::random_access_range<Range>;
+    static_assert(random_access,
+                  "trident::map_reduce: the range must be random-access (std::vector, std::array, std::span, ...)");
+    if constexpr (!random_access) {
+        return false;
+    } else {
+        constexpr bool callable = std::is_invocable_v<F&, std::ranges::range_reference_t<Range>>;
+        static_assert(callable, "trident::map_reduce: f must be callable with a reference to an element");
+        if constexpr (!callable) {
+            return false;
+        } else {
+            using Mapped = std::invoke_result_t<F&, std::ranges::range_reference_t<Range>>;
+            constexpr bool convertible = std::is_constructible_v<T, Mapped>;
+            static_assert(convertible, "trident::map_reduce: f's result must be convertible to the type of init");
+            constexpr bool combines = std::is_invocable_r_v<T, Op&, T, T>;
+            static_assert(!convertible || combines,
+                          "trident::map_reduce: op must take two values of init's type and return one");
+            return convertible && combines;
+        }
+    }
+}
+
+template <class Range, class T, class Op>
+constexpr bool reduce_requirements()
+{
+    constexpr bool random_access = std::ranges::random_access_range<Range>;
+    static_assert(random_access,
+                  "trident::reduce: the range must be random-access (std::vector, std::array, std::span, ...)");
+    if constexpr (!random_access) {
+        return false;
+    } else {
+        constexpr bool convertible = std::is_constructible_v<T, std::ranges::range_reference_t<Range>>;
+        static_assert(convertible, "trident::reduce: the elements must be convertible to the type of init");
+        constexpr bool combines = std::is_invocable_r_v<T, Op&, T, T>;
+        static_assert(!convertible || combines, "trident::reduce: op must take two values of init's type and return one");
+        return convertible && combines;
+    }
+}
+
+} // namespace detail
 
 template <class Policy, class Range, class F, class T, class Op = std::plus<>>
 T map_reduce(const Policy& policy, Range&& range, F f, T init, Op op = {})
 {
-    static_assert(std::ranges::random_access_range<Range>,
-                  "trident::map_reduce: the range must be random-access (std::vector, std::array, std::span, ...)");
-    static_assert(std::is_invocable_v<F&, std::ranges::range_reference_t<Range>>,
-                  "trident::map_reduce: f must be callable with a reference to an element");
-    using Mapped = std::invoke_result_t<F&, std::ranges::range_reference_t<Range>>;
-    static_assert(std::is_constructible_v<T, Mapped>,
-                  "trident::map_reduce: f's result must be convertible to the type of init");
-    static_assert(std::is_invocable_r_v<T, Op&, T, T>,
-                  "trident::map_reduce: op must take two values of init's type and return one");
-    const auto n = static_cast<std::size_t>(std::ranges::size(range));
-    return detail::dispatch<detail::device_ranges<Range>() && detail::device_callable<F>() && detail::device_callable<Op>(),
-                                   detail::any_device_range<Range>()>(
-        policy, n,
-        [&](const auto& exec) -> T {
-            detail::require_host_range<Range>();
-            auto first = std::ranges::begin(range);
-            auto get = [&](std::size_t i) -> T { return T(std::invoke(f, first[static_cast<std::ptrdiff_t>(i)])); };
-            auto combine = [&](T a, T b) -> T { return std::invoke(op, std::move(a), std::move(b)); };
-            std::optional<T> body = exec.reduce_chunks(
-                n, [&](std::size_t b, std::size_t e) { return detail::accumulate_chunk<T>(b, e, get, combine); },
-                combine);
-            if (!body)
-                return std::move(init);
-            return combine(std::move(init), std::move(*body));
-        },
-        [&](const auto& gpu_policy) -> T {
-            return detail::cuda_backend<std::remove_cvref_t<decltype(gpu_policy)>>::map_reduce(gpu_policy, range, f, std::move(init), op);
-        });
+    if constexpr (!detail::map_reduce_requirements<Range, F, T, Op>()) {
+        return init; // never runs: the requirement's static_assert failed
+    } else {
+        const auto n = static_cast<std::size_t>(std::ranges::size(range));
+        return detail::dispatch<detail::device_ranges<Range>() && detail::device_callable<F>() &&
+                                    detail::device_callable<Op>(),
+                                detail::any_device_range<Range>()>(
+            policy, n,
+            [&](const auto& exec) -> T {
+                detail::require_host_range<Range>();
+                auto first = std::ranges::begin(range);
+                auto get = [&](std::size_t i) -> T { return T(std::invoke(f, first[static_cast<std::ptrdiff_t>(i)])); };
+                auto combine = [&](T a, T b) -> T { return std::invoke(op, std::move(a), std::move(b)); };
+                std::optional<T> body = exec.reduce_chunks(
+                    n, [&](std::size_t b, std::size_t e) { return detail::accumulate_chunk<T>(b, e, get, combine); },
+                    combine);
+                if (!body)
+                    return std::move(init);
+                return combine(std::move(init), std::move(*body));
+            },
+            [&](const auto& gpu_policy) -> T {
+                return detail::cuda_backend<std::remove_cvref_t<decltype(gpu_policy)>>::map_reduce(
+                    gpu_policy, range, f, std::move(init), op);
+            });
+    }
 }
 
 struct identity_fn {
@@ -86,13 +130,10 @@ struct identity_fn {
 template <class Policy, class Range, class T, class Op = std::plus<>>
 T reduce(const Policy& policy, Range&& range, T init, Op op = {})
 {
-    static_assert(std::ranges::random_access_range<Range>,
-                  "trident::reduce: the range must be random-access (std::vector, std::array, std::span, ...)");
-    static_assert(std::is_constructible_v<T, std::ranges::range_reference_t<Range>>,
-                  "trident::reduce: the elements must be convertible to the type of init");
-    static_assert(std::is_invocable_r_v<T, Op&, T, T>,
-                  "trident::reduce: op must take two values of init's type and return one");
-    return trident::map_reduce(policy, std::forward<Range>(range), identity_fn{}, std::move(init), std::move(op));
+    if constexpr (!detail::reduce_requirements<Range, T, Op>())
+        return init; // never runs: the requirement's static_assert failed
+    else
+        return trident::map_reduce(policy, std::forward<Range>(range), identity_fn{}, std::move(init), std::move(op));
 }
 
 template <> inline constexpr bool is_device_callable_v<identity_fn> = true;

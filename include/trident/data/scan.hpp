@@ -14,19 +14,28 @@
 /// result).  `out` may be `in` (an in-place scan).  Both return the iterator past the last output.
 ///
 /// Requirements: random-access `in` and `out`; `out` at least as long as `in`; T (init's type, or
-/// the input's value type for inclusive_scan without init) copyable, `op(T, element)` and
-/// `op(T, T)` returning T.
+/// the input's value type for inclusive_scan without init) copyable and assignable to `out`'s
+/// elements; `op(T, element)` returning T.  No element is ever converted to T.
 ///
 /// Complexity: under `par` the input is cut into tiles of at most 256 KiB that the workers take in
 /// order: each tile is reduced, its carry is chained from the previous tile's, then the tile is
 /// scanned from that carry while it is still in cache: about 2n applications of `op`, and the
-/// memory traffic of the sequential scan (a tile is read from memory once).
+/// memory traffic of the sequential scan (a tile is read from memory once).  A tile's reduction
+/// needs a T made of its elements alone, so this parallel scan runs when T is the elements' type
+/// (then `op(T, T)` combines two partial totals) or when T is an arithmetic type that holds the
+/// arithmetic elements exactly and `op` is `std::plus` or `std::multiplies` (an int scan into a
+/// long long total).  With any other T (an accumulator struct, a `std::pair`) the scan runs
+/// sequentially under every policy, n applications of `op(T, element)`: without an identity every
+/// T is init folded with elements from the left, one chain with no parallel form.
+/// A `std::vector<bool>` output is cut into tiles at multiples of 64 elements (its bits share
+/// words); any other output whose elements are proxies (not `value_type&`) is scanned by one thread.
 ///
 /// Exceptions: `std::invalid_argument` when `out` is shorter than `in`; the first exception from
 /// `op` reaches the caller.  GPU: CUB's device scans (cub::DeviceScan).
 
 #include "trident/detail/accumulate.hpp"
 #include "trident/detail/dispatch.hpp"
+#include "trident/detail/written_range.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -46,16 +55,19 @@ namespace detail {
 /// The smallest block a parallel scan hands to a task; below two of these the scan is inline.
 inline constexpr std::size_t scan_min_block = 16384;
 
-// Scans [b, e), b < e, from carry (none: start with in[b]); returns the running total after e - 1.
+// Scans [b, e), b < e, from carry; returns the running total after e - 1.  No carry (an inclusive
+// scan without init, whose T is the elements' type): start with in[b].
 template <class T, class InIt, class OutIt, class Op>
 T scan_block(InIt in, OutIt out, std::size_t b, std::size_t e, std::optional<T> carry, Op& op, bool inclusive)
 {
     if (inclusive) {
         std::size_t i = b;
-        if (!carry) {
-            carry.emplace(in[static_cast<std::ptrdiff_t>(i)]);
-            out[static_cast<std::ptrdiff_t>(i)] = *carry;
-            ++i;
+        if constexpr (std::is_same_v<T, std::iter_value_t<InIt>>) {
+            if (!carry) {
+                carry.emplace(in[static_cast<std::ptrdiff_t>(i)]);
+                out[static_cast<std::ptrdiff_t>(i)] = *carry;
+                ++i;
+            }
         }
         T acc = std::move(*carry);
         for (; i < e; ++i) {
@@ -78,27 +90,18 @@ T scan_block(InIt in, OutIt out, std::size_t b, std::size_t e, std::optional<T> 
 /// in the worker's L2 cache.
 inline constexpr std::size_t scan_tile_bytes = std::size_t{256} << 10;
 
-template <class T, class Exec, class InIt, class OutIt, class Op>
-void scan(const Exec& exec, InIt in, OutIt out, std::size_t n, std::optional<T> init, Op& op, bool inclusive)
+// Tiles taken in order by whichever worker is free.  Tile t's carry (init and every element
+// before it, folded left to right) is published by the worker that took tile t - 1: a worker
+// reduces its tile, waits for the previous carry, publishes its own, then scans its tile.  The
+// wait is short: the previous tile's worker publishes before scanning.  A worker that finds the
+// previous carry already published scans at once and publishes after.
+template <class T, std::size_t cut_step, class Exec, class InIt, class OutIt, class Op>
+void scan_tiles(const Exec& exec, InIt in, OutIt out, std::size_t n, std::size_t workers, std::optional<T> init,
+                Op& op, bool inclusive)
 {
-    if (n == 0)
-        return;
-    const std::size_t min_block = std::max<std::size_t>(exec.grain(), scan_min_block);
-    std::size_t workers = 1;
-    if constexpr (Exec::is_parallel)
-        workers = std::min<std::size_t>(n / min_block, static_cast<std::size_t>(exec.concurrency()));
-    if (workers <= 1) {
-        scan_block<T>(in, out, 0, n, std::move(init), op, inclusive);
-        return;
-    }
-
-    // Tiles taken in order by whichever worker is free.  Tile t's carry (init and every element
-    // before it, folded left to right) is published by the worker that took tile t - 1: a worker
-    // reduces its tile, waits for the previous carry, publishes its own, then scans its tile.  The
-    // wait is short: the previous tile's worker publishes before scanning.  A worker that finds the
-    // previous carry already published scans at once and publishes after.
     const std::size_t max_tile = std::max<std::size_t>({scan_tile_bytes / sizeof(T), 1024, exec.grain()});
-    const std::size_t tile = std::clamp<std::size_t>(n / (workers * 8), std::min<std::size_t>(max_tile, 2048), max_tile);
+    std::size_t tile = std::clamp<std::size_t>(n / (workers * 8), std::min<std::size_t>(max_tile, 2048), max_tile);
+    tile = (tile + cut_step - 1) / cut_step * cut_step; // tiles meet at word boundaries of a vector<bool>
     const std::size_t tiles = (n + tile - 1) / tile;
     std::vector<std::optional<T>> carry(tiles);
     std::vector<std::atomic<bool>> ready(tiles);
@@ -137,6 +140,46 @@ void scan(const Exec& exec, InIt in, OutIt out, std::size_t n, std::optional<T> 
     });
 }
 
+/// Whether the parallel scan may fold a tile's elements into a T without the carry before it:
+/// when T is the elements' type, or T is an arithmetic type that holds the arithmetic elements
+/// exactly and op is std::plus / std::multiplies (then op(t, e) == op(t, T(e))).  Otherwise only
+/// op(T, element) is known to mean anything: every T is then init folded with elements from the
+/// left (there is no identity to start a tile from), the fold is one chain, and the scan runs
+/// sequentially.  No element is ever converted to T by a user-visible constructor.
+template <class T, class E, class Op>
+constexpr bool scan_tiles_from_elements()
+{
+    if constexpr (std::is_same_v<T, E>)
+        return true;
+    else if constexpr (std::is_arithmetic_v<T> && std::is_arithmetic_v<E> && !std::is_same_v<T, bool>)
+        return std::is_same_v<std::common_type_t<T, E>, T> &&
+               (std::is_same_v<Op, std::plus<>> || std::is_same_v<Op, std::plus<T>> ||
+                std::is_same_v<Op, std::multiplies<>> || std::is_same_v<Op, std::multiplies<T>>);
+    else
+        return false;
+}
+
+/// The parallel scan: see the Complexity paragraph at the top of this file.  `cut_step` is
+/// write_cut_step<Out>() (detail/written_range.hpp): tiles end at multiples of it, and 0 keeps the
+/// scan on one thread.
+template <class T, std::size_t cut_step, class Exec, class InIt, class OutIt, class Op>
+void scan(const Exec& exec, InIt in, OutIt out, std::size_t n, std::optional<T> init, Op& op, bool inclusive)
+{
+    if (n == 0)
+        return;
+    using E = std::iter_value_t<InIt>;
+    constexpr bool tiled = Exec::is_parallel && cut_step > 0 && scan_tiles_from_elements<T, E, Op>();
+    if constexpr (tiled) {
+        const std::size_t min_block = std::max<std::size_t>(exec.grain(), scan_min_block);
+        const std::size_t workers = std::min<std::size_t>(n / min_block, static_cast<std::size_t>(exec.concurrency()));
+        if (workers > 1) {
+            scan_tiles<T, cut_step>(exec, in, out, n, workers, std::move(init), op, inclusive);
+            return;
+        }
+    }
+    scan_block<T>(in, out, 0, n, std::move(init), op, inclusive);
+}
+
 template <bool Inclusive, class Policy, class In, class Out, class Op, class T>
 auto scan_entry(const char* name, const Policy& policy, In& in, Out& out, Op& op, std::optional<T> init)
 {
@@ -147,7 +190,8 @@ auto scan_entry(const char* name, const Policy& policy, In& in, Out& out, Op& op
         [&](const auto& exec) {
             require_host_range<In>();
             require_host_range<Out>();
-            scan<T>(exec, std::ranges::begin(in), std::ranges::begin(out), n, std::move(init), op, Inclusive);
+            scan<T, write_cut_step<Out>()>(exec, std::ranges::begin(in), std::ranges::begin(out), n, std::move(init), op,
+                                          Inclusive);
         },
         [&](const auto& gpu_policy) {
             using backend = cuda_backend<std::remove_cvref_t<decltype(gpu_policy)>>;
@@ -159,12 +203,39 @@ auto scan_entry(const char* name, const Policy& policy, In& in, Out& out, Op& op
     return std::ranges::next(std::ranges::begin(out), static_cast<std::ptrdiff_t>(n));
 }
 
+// The requirements are checked one after the other, each only when the ones before hold, and the
+// algorithm is instantiated only when all hold: a failed requirement is the only error.
 template <class In, class Out>
-constexpr void check_scan_ranges()
+constexpr bool scan_ranges_ok()
 {
-    static_assert(std::ranges::random_access_range<In>,
+    constexpr bool in_random_access = std::ranges::random_access_range<In>;
+    static_assert(in_random_access,
                   "trident scans: the input range must be random-access (std::vector, std::array, std::span, ...)");
-    static_assert(std::ranges::random_access_range<Out>, "trident scans: the output range must be random-access");
+    if constexpr (!in_random_access) {
+        return false;
+    } else {
+        constexpr bool out_random_access = std::ranges::random_access_range<Out>;
+        static_assert(out_random_access, "trident scans: the output range must be random-access");
+        return out_random_access;
+    }
+}
+
+template <class In, class Out, class T>
+constexpr bool scan_output_ok()
+{
+    constexpr bool assignable = std::is_assignable_v<std::ranges::range_reference_t<Out>, T&>;
+    static_assert(assignable, "trident scans: the running total (init's type, or the input's value type without "
+                              "init) must be assignable to an element of the output range");
+    return assignable;
+}
+
+/// What a call whose requirements failed returns (it never runs): the output's iterator type, so
+/// that the caller's use of the result adds no error.
+template <class Out>
+auto failed_scan_result()
+{
+    if constexpr (std::ranges::range<Out>)
+        return std::ranges::iterator_t<Out>{};
 }
 
 } // namespace detail
@@ -172,29 +243,49 @@ constexpr void check_scan_ranges()
 template <class Policy, class In, class Out, class Op = std::plus<>>
 auto inclusive_scan(const Policy& policy, In&& in, Out&& out, Op op = {})
 {
-    detail::check_scan_ranges<In, Out>();
-    using T = std::ranges::range_value_t<In>;
-    static_assert(std::is_invocable_r_v<T, Op&, T, std::ranges::range_reference_t<In>>,
-                  "trident::inclusive_scan: op must combine two values of the input's value type into one");
-    return detail::scan_entry<true>("trident::inclusive_scan", policy, in, out, op, std::optional<T>{});
+    if constexpr (detail::scan_ranges_ok<In, Out>()) {
+        using T = std::ranges::range_value_t<In>;
+        constexpr bool op_ok = std::is_invocable_r_v<T, Op&, T, std::ranges::range_reference_t<In>>;
+        static_assert(op_ok, "trident::inclusive_scan: op must combine two values of the input's value type into one");
+        if constexpr (op_ok && detail::scan_output_ok<In, Out, T>())
+            return detail::scan_entry<true>("trident::inclusive_scan", policy, in, out, op, std::optional<T>{});
+        else
+            return detail::failed_scan_result<Out>();
+    } else {
+        return detail::failed_scan_result<Out>();
+    }
 }
 
 template <class Policy, class In, class Out, class Op, class T>
 auto inclusive_scan(const Policy& policy, In&& in, Out&& out, Op op, T init)
 {
-    detail::check_scan_ranges<In, Out>();
-    static_assert(std::is_invocable_r_v<T, Op&, T, std::ranges::range_reference_t<In>>,
-                  "trident::inclusive_scan: op(init, element) must return a value of init's type");
-    return detail::scan_entry<true>("trident::inclusive_scan", policy, in, out, op, std::optional<T>(std::move(init)));
+    if constexpr (detail::scan_ranges_ok<In, Out>()) {
+        constexpr bool op_ok = std::is_invocable_r_v<T, Op&, T, std::ranges::range_reference_t<In>>;
+        static_assert(op_ok, "trident::inclusive_scan: op(init, element) must return a value of init's type");
+        if constexpr (op_ok && detail::scan_output_ok<In, Out, T>())
+            return detail::scan_entry<true>("trident::inclusive_scan", policy, in, out, op,
+                                            std::optional<T>(std::move(init)));
+        else
+            return detail::failed_scan_result<Out>();
+    } else {
+        return detail::failed_scan_result<Out>();
+    }
 }
 
 template <class Policy, class In, class Out, class T, class Op = std::plus<>>
 auto exclusive_scan(const Policy& policy, In&& in, Out&& out, T init, Op op = {})
 {
-    detail::check_scan_ranges<In, Out>();
-    static_assert(std::is_invocable_r_v<T, Op&, T, std::ranges::range_reference_t<In>>,
-                  "trident::exclusive_scan: op(init, element) must return a value of init's type");
-    return detail::scan_entry<false>("trident::exclusive_scan", policy, in, out, op, std::optional<T>(std::move(init)));
+    if constexpr (detail::scan_ranges_ok<In, Out>()) {
+        constexpr bool op_ok = std::is_invocable_r_v<T, Op&, T, std::ranges::range_reference_t<In>>;
+        static_assert(op_ok, "trident::exclusive_scan: op(init, element) must return a value of init's type");
+        if constexpr (op_ok && detail::scan_output_ok<In, Out, T>())
+            return detail::scan_entry<false>("trident::exclusive_scan", policy, in, out, op,
+                                             std::optional<T>(std::move(init)));
+        else
+            return detail::failed_scan_result<Out>();
+    } else {
+        return detail::failed_scan_result<Out>();
+    }
 }
 
 } // namespace trident

@@ -97,9 +97,15 @@ decltype(auto) dispatch(const Policy& policy, std::size_t n, Cpu&& cpu, [[maybe_
     } else if constexpr (std::is_same_v<P, par_policy>) {
         return cpu(tbb_executor{policy});
     } else if constexpr (std::is_same_v<P, gpu_policy>) {
-        require_cuda_compiler<P>();
 #if defined(__CUDACC__)
         return gpu(policy);
+#else
+        // Asserted here, not in a function: the assertion is then the first error, and the CPU
+        // path (never run) gives the call its result type, so that nothing else fails after it.
+        static_assert(always_false<P>,
+                      "trident::gpu runs only in translation units compiled by nvcc: put this call in a .cu file "
+                      "(a CUDA source linked to trident::trident), or use trident::par or trident::automatic");
+        return cpu(seq_executor{});
 #endif
     } else if constexpr (DeviceResident) {
         require_cuda_compiler<P>();
