@@ -379,7 +379,7 @@ TEST_CASE("explain CPU time: a region beside busy processes names them", "[expla
     const trident::explanation e = trident::explain(
         [&] {
             // Each worker spins 40 ms of wall time per task: the CPU it gets is what the others leave.
-            trident::for_each_index(trident::par.threads(hardware).grain(1), 4 * hardware, [](int) { spin_for(0.04); });
+            trident::for_each_index(trident::par.threads(hardware).grain(1), 4 * hardware, [](std::size_t) { spin_for(0.04); });
         },
         on(hardware));
     for (const pid_t pid : children) {
