@@ -57,7 +57,7 @@ T map_reduce(const Policy& policy, Range&& range, F f, T init, Op op = {})
     const auto n = static_cast<std::size_t>(std::ranges::size(range));
     return detail::dispatch<detail::device_ranges<Range>() && detail::device_callable<F>() && detail::device_callable<Op>(),
                                    detail::any_device_range<Range>()>(
-        policy, n,
+        policy, detail::offload_reduce<Range>(n, f, op),
         [&](const auto& exec) -> T {
             detail::require_host_range<Range>();
             auto first = std::ranges::begin(range);
