@@ -1,16 +1,21 @@
 #pragma once
 /// \file backend/cuda/check.cuh
-/// CUDA error checking, device selection and temporary device memory for trident's CUDA backend.
-/// Only nvcc sees this header (it is reached through detail/dispatch.hpp or device_vector.cuh).
+/// CUDA error checking and device selection for trident's CUDA backend.  Only nvcc sees this
+/// header (it is reached through detail/dispatch.hpp or device_vector.cuh).
 ///
 /// - `TRIDENT_CUDA_CHECK(call)`: runs a CUDA runtime call; on failure throws `trident::cuda_error`
-///   whose message names the call expression, the file:line and CUDA's error string.
+///   whose message names the call expression, the file:line and CUDA's error string
+///   (`trident::device_unavailable` for a device held by another process).
 /// - `TRIDENT_CUDA_CHECK_LAUNCH(kernel)`: checks a kernel launch (cudaGetLastError).
+/// - Sticky errors (an illegal address, a kernel fault: the CUDA context is unusable until the
+///   process ends) are recorded when first seen; then `require_no_sticky_error()` throws for every
+///   trident::gpu call and trident::automatic stops using the GPU.
 /// - `trident::detail::require_device(i)`: throws `trident::device_unavailable` saying why device
-///   `i` cannot be used (no driver, no device, index out of range).
+///   `i` cannot be used (no driver, no device, index out of range, prohibited compute mode).
+/// - `device_runs_kernels(i)`: automatic's probe; a failure is asked again after a back-off.
 ///
 /// Nothing here touches CUDA during static initialisation: the device census is a function-local
-/// static, computed on first use.
+/// static, computed on first use.  Device memory: memory.cuh.
 
 #if !defined(__CUDACC__)
 #  error "trident/backend/cuda/check.cuh is for CUDA sources only: compile this file with nvcc"
