@@ -249,10 +249,10 @@ struct gpu_call {
     void launch_for_each(P data, std::size_t n, const F& f) const
     {
         using T = std::remove_pointer_t<P>;
-        constexpr int K = vector_items<T>();
+        constexpr int K = std::is_const_v<T> ? 1 : vector_items<T>(); // read-only elements: no write-back
         if (n == 0)
             return;
-        if (K > 1 && aligned_for<pack<T, K>>(data))
+        if (K > 1 && aligned_for<pack<std::remove_const_t<T>, K>>(data))
             for_each_kernel<K><<<blocks_for(n / K + 1), block_threads, 0, stream>>>(data, n, f);
         else
             for_each_kernel<1><<<blocks_for(n), block_threads, 0, stream>>>(data, n, f);
