@@ -11,6 +11,11 @@ endif()
 function(trident_target_defaults target)
   get_target_property(type ${target} TYPE)
   target_compile_options(${target} PRIVATE $<$<COMPILE_LANGUAGE:CXX>:-Wall -Wextra -Wpedantic -Wconversion -Wno-sign-conversion>)
+  # CUDA sources: the host compiler's warnings, and as errors what is a bug on the device: a
+  # __host__ function called from __host__ __device__ code, reordered member initialisers, a kernel
+  # launched on the legacy default stream (which every host thread shares).
+  target_compile_options(${target} PRIVATE $<$<COMPILE_LANGUAGE:CUDA>:-Xcompiler=-Wall,-Wextra>
+    $<$<COMPILE_LANGUAGE:CUDA>:--Werror=cross-execution-space-call,reorder,default-stream-launch>)
   if(trident_sanitize_flags)
     target_compile_options(${target} PRIVATE $<$<COMPILE_LANGUAGE:CXX>:${trident_sanitize_flags}>)
     target_link_options(${target} PRIVATE ${trident_sanitize_flags})

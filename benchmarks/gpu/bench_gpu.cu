@@ -4,7 +4,12 @@
 //
 // Naming: "<workload>/<implementation>", as the CPU suite (benchmarks/common.hpp):
 //   gpu_map_f32          trident (y = 2x, 64M floats)  vs  memcpy_d2d (the same bytes moved)
-//   gpu_reduce_f64       trident (sum of 100M doubles) vs  cub (cub::DeviceReduce::Sum)
+//   gpu_map_u8           trident (y = x + 1, 256M bytes) vs memcpy_d2d: 16 one-byte elements per
+//                        thread and step (one 16-byte load and store); goal: at least 90% of the copy
+//   gpu_reduce_f64       trident (sum of 100M doubles) vs  cub (cub::DeviceReduce::Sum); also
+//                        trident_commutative (a TRIDENT_LAMBDA sum under trident::commutative: CUB's
+//                        reduction) and trident_ordered (the same lambda undeclared: trident's
+//                        order-keeping reduction, one pass, 1025 doubles of scratch)
 //   gpu_scan_i32         trident (inclusive sum, 64M)  vs  cub (cub::DeviceScan::InclusiveSum)
 //   gpu_sort_u32         trident (10M keys)            vs  cub (cub::DeviceRadixSort::SortKeys)
 //   gpu_sort_f64         trident (10M keys)            vs  cub
@@ -19,8 +24,10 @@
 //                        benchmarks/bench_lecture.cpp, from benchmarks/lecture_workloads.hpp; timed in
 //                        ms, with GFLOP/s on the gemm rows)
 //
-// Every iteration is timed with CUDA events on the default stream (UseManualTime); trident calls
-// return only when their result is ready, so the events bracket the whole call.  Scratch memory
+// Every iteration is timed with CUDA events on the legacy default stream (UseManualTime); trident
+// calls without a stream run on the calling thread's default stream (cudaStreamPerThread, which
+// synchronises with the legacy one) and return with their work done, so the events bracket the
+// whole call.  Scratch memory
 // for the CUB peers is allocated once, outside the timed region, as a tuned CUB user would.
 // Counters: GB/s (bytes that must cross GPU memory, or PCIe for the host rows) and items/s.
 //
@@ -121,7 +128,53 @@ void gpu_map_f32_memcpy_d2d(benchmark::State& state)
     set_counters(state, map_n, 2.0 * map_n * sizeof(float));
 }
 
+constexpr std::size_t map_u8_n = std::size_t{1} << 28; // 256M bytes
+
+void gpu_map_u8_trident(benchmark::State& state)
+{
+    trident::device_vector<std::uint8_t> x(map_u8_n, std::uint8_t{3}), y(map_u8_n);
+    event_timer t;
+    for (auto _ : state) {
+        t.start();
+        trident::map(trident::gpu, x, y, TRIDENT_LAMBDA(std::uint8_t v) { return static_cast<std::uint8_t>(v + 1); });
+        state.SetIterationTime(t.stop());
+    }
+    set_counters(state, map_u8_n, 2.0 * map_u8_n);
+}
+
+void gpu_map_u8_memcpy_d2d(benchmark::State& state)
+{
+    trident::device_vector<std::uint8_t> x(map_u8_n, std::uint8_t{3}), y(map_u8_n);
+    event_timer t;
+    for (auto _ : state) {
+        t.start();
+        check(cudaMemcpyAsync(y.data(), x.data(), map_u8_n, cudaMemcpyDeviceToDevice, nullptr), "cudaMemcpyAsync");
+        state.SetIterationTime(t.stop());
+    }
+    set_counters(state, map_u8_n, 2.0 * map_u8_n);
+}
+
 // ---- reduce -----------------------------------------------------------------------------------
+
+/// reduce with a user operator: declared commutative or not.
+template <bool Commutative>
+void gpu_reduce_f64_lambda(benchmark::State& state)
+{
+    trident::device_vector<double> x(random_vector<double>(reduce_n, 1));
+    auto add = TRIDENT_LAMBDA(double a, double b) { return a + b; };
+    event_timer t;
+    double sum = 0;
+    for (auto _ : state) {
+        t.start();
+        if constexpr (Commutative)
+            sum = trident::reduce(trident::gpu, x, 0.0, trident::commutative(add));
+        else
+            sum = trident::reduce(trident::gpu, x, 0.0, add);
+        state.SetIterationTime(t.stop());
+        benchmark::DoNotOptimize(sum);
+    }
+    set_counters(state, reduce_n, double(reduce_n) * sizeof(double));
+}
 
 void gpu_reduce_f64_trident(benchmark::State& state)
 {
@@ -257,6 +310,10 @@ BENCHMARK(gpu_map_f32_trident)->Name("gpu_map_f32/trident")->UseManualTime()->Un
 BENCHMARK(gpu_map_f32_memcpy_d2d)->Name("gpu_map_f32/memcpy_d2d")->UseManualTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(gpu_reduce_f64_trident)->Name("gpu_reduce_f64/trident")->UseManualTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(gpu_reduce_f64_cub)->Name("gpu_reduce_f64/cub")->UseManualTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(gpu_reduce_f64_lambda<true>)->Name("gpu_reduce_f64/trident_commutative")->UseManualTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(gpu_reduce_f64_lambda<false>)->Name("gpu_reduce_f64/trident_ordered")->UseManualTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(gpu_map_u8_trident)->Name("gpu_map_u8/trident")->UseManualTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(gpu_map_u8_memcpy_d2d)->Name("gpu_map_u8/memcpy_d2d")->UseManualTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(gpu_scan_i32_trident)->Name("gpu_scan_i32/trident")->UseManualTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(gpu_scan_i32_cub)->Name("gpu_scan_i32/cub")->UseManualTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(gpu_sort_trident<std::uint32_t>)->Name("gpu_sort_u32/trident")->UseManualTime()->Unit(benchmark::kMicrosecond);

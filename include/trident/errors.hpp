@@ -7,8 +7,9 @@
 /// - `trident::cuda_error`: a CUDA runtime call failed.  The message names the call, the
 ///   file:line of the call and CUDA's own error string; `code()` returns the raw `cudaError_t` value.
 /// - `trident::device_unavailable`: `trident::gpu` was asked for and no usable device answered
-///   (no driver, no device, or a device index out of range).  The message says which.
-///   `trident::automatic` never throws it: it falls back to `trident::par`.
+///   (no driver, no device, a device index out of range, a prohibited device, or one held by
+///   another process in exclusive-process mode).  The message says which.
+///   `trident::automatic` never throws it (nor out-of-memory errors): it falls back to `trident::par`.
 /// - `trident::task_cancelled`: held by the future of a `trident::task_group` task that never ran,
 ///   because another task of the group threw or `cancel()` was called before it started (also what
 ///   `run()` returns for a group already cancelled).

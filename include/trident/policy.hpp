@@ -117,8 +117,11 @@ public:
         return p;
     }
 
-    /// Enqueue the call's work on this CUDA stream (the default stream when not set).  The call
-    /// still returns only when its result is ready.
+    /// Enqueue the call's work on this CUDA stream.  Without it a call runs on the calling thread's
+    /// default stream (cudaStreamPerThread) and returns with its work done; with it, a call whose
+    /// results stay on the device (device ranges in and out) returns once its work is enqueued
+    /// (stream-ordered: later work on `s` sees the results), and a call with a host output or a
+    /// value result (reduce) returns once the result is ready.
     [[nodiscard]] constexpr gpu_policy stream(CUstream_st* s) const
     {
         gpu_policy p = *this;
@@ -134,8 +137,17 @@ private:
     CUstream_st* stream_ = nullptr;
 };
 
-/// Per call: the GPU when the translation unit is compiled by nvcc, a device answers, the data and
-/// functions can go there, and the input has at least `gpu_threshold()` elements; `par` otherwise.
+/// Per call: the GPU when the translation unit is compiled by nvcc, a device answers, the data can
+/// go there, every function may run there (std::plus / multiplies / less / greater, a radix sort,
+/// or a function declared with trident::offloadable, hints.hpp: trident cannot see what a
+/// TRIDENT_LAMBDA captures, and a host pointer would fault on the GPU), the input has at least
+/// `gpu_threshold()` elements, and the GPU is expected to finish first: host ranges cost their
+/// PCIe copies, weighed against the CPU's work by a cost model (detail/offload.hpp; the README's
+/// "Policies" gives its figures), so cheap element-wise work on host data stays on the CPU while
+/// a sort, or a function declared expensive (`offloadable(f, ns_per_call)`), goes to the GPU.
+/// Data already on the device always runs there.  `par` otherwise, and also when the GPU part
+/// runs out of device memory or finds the device unavailable (asked again after a back-off), and
+/// for the rest of the process after a sticky CUDA error.
 class automatic_policy {
 public:
     constexpr automatic_policy() = default;
@@ -146,7 +158,8 @@ public:
     [[nodiscard]] constexpr automatic_policy device(int i) const { return with(cpu_, gpu_.device(i)); }
     [[nodiscard]] constexpr automatic_policy stream(CUstream_st* s) const { return with(cpu_, gpu_.stream(s)); }
 
-    /// Inputs with fewer elements than this stay on the CPU.  Default: 2^20.
+    /// Inputs with fewer elements than this stay on the CPU (a lower bound: the cost model may keep
+    /// larger ones there too).  Default: 2^20.
     [[nodiscard]] constexpr automatic_policy gpu_threshold(std::size_t n) const
     {
         automatic_policy p = *this;

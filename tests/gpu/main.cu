@@ -7,8 +7,12 @@
 
 #include <cstdio>
 
+/// This program's path, for tests that run a part of it in a process of their own.
+const char* trident_test_argv0 = "";
+
 int main(int argc, char* argv[])
 {
+    trident_test_argv0 = argv[0];
     int count = 0;
     const cudaError_t status = cudaGetDeviceCount(&count);
     if (status != cudaSuccess || count == 0) {

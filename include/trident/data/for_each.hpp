@@ -80,7 +80,7 @@ void for_each(const Policy& policy, Range&& range, F f)
     if constexpr (detail::for_each_requirements<Range, F>()) {
         const auto n = static_cast<std::size_t>(std::ranges::size(range));
         detail::dispatch<detail::device_ranges<Range>() && detail::device_callable<F>(), detail::any_device_range<Range>()>(
-            policy, n,
+            policy, detail::offload_for_each<Range>(n, f),
             [&](const auto& exec) {
                 detail::require_host_range<Range>();
                 auto first = std::ranges::begin(range);
@@ -102,7 +102,7 @@ void for_each_index(const Policy& policy, Size count, F f)
     if constexpr (detail::for_each_index_requirements<Size, F>()) {
         const std::size_t n = detail::checked_count("trident::for_each_index", count);
         detail::dispatch<detail::device_callable<F>()>(
-            policy, n,
+            policy, detail::offload_index(n, f),
             [&](const auto& exec) {
                 exec.for_chunks(n, [&](std::size_t b, std::size_t e) {
                     for (std::size_t i = b; i < e; ++i)

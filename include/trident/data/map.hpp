@@ -85,7 +85,7 @@ auto map(const Policy& policy, In&& in, Out&& out, F f)
         detail::check_output_size("trident::map", n, static_cast<std::size_t>(std::ranges::size(out)));
         detail::dispatch<detail::device_ranges<In, Out>() && detail::device_callable<F>(),
                          detail::any_device_range<In, Out>()>(
-            policy, n,
+            policy, detail::offload_map<In, Out>(n, f),
             [&](const auto& exec) {
                 detail::require_host_range<In>();
                 detail::require_host_range<Out>();

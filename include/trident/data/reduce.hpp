@@ -22,11 +22,16 @@
 /// Exceptions: the first exception thrown by `f` or `op` under `par` reaches the caller; the rest of
 /// the call is cancelled.
 ///
-/// GPU: CUB's device reduction (cub::DeviceReduce) for sums and products of arithmetic types;
-/// any other operator takes an order-keeping path (an inclusive scan into scratch whose last
-/// element is the result: about twice the time and n elements of device memory), because CUB's
-/// reduction may reorder operands.  A host range is copied to the device first; only the result
-/// comes back.
+/// Commutative operators: `trident::commutative(op)` (hints.hpp), or specialising
+/// `trident::is_commutative_v<Op>`, says that op's operands may be swapped.  On the CPU it changes
+/// nothing (the order is always kept).
+///
+/// GPU: the accumulator is T, as on the CPU.  CUB's device reduction (cub::DeviceReduce) for
+/// commutative operators (declared so, or std::plus / std::multiplies on arithmetic types); any
+/// other operator takes trident's order-keeping reduction (each block reduces a contiguous run in
+/// order, then the per-block partials are reduced in order: one pass over the data, at most 1025 T
+/// of scratch; T must then be default constructible).  A host range is copied to the device first;
+/// only the result comes back.
 
 #include "trident/detail/accumulate.hpp"
 #include "trident/detail/dispatch.hpp"
@@ -99,7 +104,7 @@ T map_reduce(const Policy& policy, Range&& range, F f, T init, Op op = {})
         return detail::dispatch<detail::device_ranges<Range>() && detail::device_callable<F>() &&
                                     detail::device_callable<Op>(),
                                 detail::any_device_range<Range>()>(
-            policy, n,
+            policy, detail::offload_reduce<Range>(n, f, op),
             [&](const auto& exec) -> T {
                 detail::require_host_range<Range>();
                 auto first = std::ranges::begin(range);

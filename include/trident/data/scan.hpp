@@ -186,7 +186,7 @@ auto scan_entry(const char* name, const Policy& policy, In& in, Out& out, Op& op
     const auto n = static_cast<std::size_t>(std::ranges::size(in));
     check_output_size(name, n, static_cast<std::size_t>(std::ranges::size(out)));
     dispatch<device_ranges<In, Out>() && device_callable<Op>(), any_device_range<In, Out>()>(
-        policy, n,
+        policy, offload_scan<In, Out>(n, op),
         [&](const auto& exec) {
             require_host_range<In>();
             require_host_range<Out>();

@@ -66,7 +66,7 @@ void sort_entry(const auto& policy, Range& range, Compare& comp, bool stable)
     const auto n = static_cast<std::size_t>(std::ranges::size(range));
     dispatch<device_ranges<Range>() && (radix_order<T, Compare>() != 0 || device_callable<Compare>()),
              any_device_range<Range>()>(
-        policy, n,
+        policy, offload_sort<Range, radix_order<T, Compare>() != 0>(n, comp),
         [&](const auto& exec) {
             require_host_range<Range>();
             auto first = std::ranges::begin(range);

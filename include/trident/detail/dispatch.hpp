@@ -4,6 +4,8 @@
 
 #include "trident/backend/seq/executor.hpp"
 #include "trident/backend/tbb/executor.hpp"
+#include "trident/detail/offload.hpp"
+#include "trident/hints.hpp"
 #include "trident/policy.hpp"
 
 #include <cstddef>
@@ -30,21 +32,13 @@ template <class...> inline constexpr bool always_false = false;
 /// The CUDA backend.  Declared here, defined in backend/cuda/backend.cuh, which only nvcc sees.
 template <class Policy> struct cuda_backend;
 
-/// Ranges whose elements live in GPU memory (trident::device_vector and its views).
-template <class R> inline constexpr bool is_device_range_v = false;
+// is_device_range_v (ranges whose elements live in GPU memory) and is_std_functor_v: offload.hpp.
 
-/// std::plus, std::multiplies, std::less, std::greater (any argument type): the CUDA backend maps
-/// them to device-callable equivalents.
-template <class D> inline constexpr bool is_std_functor_v = false;
-template <class T> inline constexpr bool is_std_functor_v<std::plus<T>> = true;
-template <class T> inline constexpr bool is_std_functor_v<std::multiplies<T>> = true;
-template <class T> inline constexpr bool is_std_functor_v<std::less<T>> = true;
-template <class T> inline constexpr bool is_std_functor_v<std::greater<T>> = true;
-
+/// Whether F (inside any hint wrappers, hints.hpp) can be called on the device.
 template <class F>
 constexpr bool device_callable()
 {
-    using D = std::remove_cvref_t<F>;
+    using D = unwrapped_t<F>;
     if constexpr (is_device_callable_v<D>)
         return true;
 #if defined(__CUDACC__)
@@ -85,8 +79,10 @@ constexpr void require_cuda_compiler()
 /// Runs `cpu(executor)` for seq/par, `gpu(gpu_policy)` for gpu, and for automatic one of the two.
 /// `DeviceEligible` says whether the call's ranges and functions can go to the GPU at all;
 /// `DeviceResident` that some range is already there (automatic then never instantiates the CPU path).
-template <bool DeviceEligible, bool DeviceResident = false, class Policy, class Cpu, class Gpu>
-decltype(auto) dispatch(const Policy& policy, std::size_t n, Cpu&& cpu, [[maybe_unused]] Gpu&& gpu)
+/// `work` is the element count, or an offload_work (detail/offload.hpp) for automatic's cost
+/// model: with a bare count, automatic keeps host data on the CPU.
+template <bool DeviceEligible, bool DeviceResident = false, class Policy, class Work, class Cpu, class Gpu>
+decltype(auto) dispatch(const Policy& policy, const Work& work, Cpu&& cpu, [[maybe_unused]] Gpu&& gpu)
 {
     using P = std::remove_cvref_t<Policy>;
     static_assert(is_execution_policy_v<P>,
@@ -116,13 +112,28 @@ decltype(auto) dispatch(const Policy& policy, std::size_t n, Cpu&& cpu, [[maybe_
 #endif
     } else {
 #if defined(__CUDACC__)
-        if constexpr (DeviceEligible) {
-            using backend = cuda_backend<std::remove_cvref_t<decltype(policy.gpu_part())>>;
-            if (n >= policy.gpu_threshold() && backend::device_answers(policy.gpu_part().device_index()))
-                return gpu(policy.gpu_part());
+        if constexpr (DeviceEligible && requires { Work::safe; }) {
+            if constexpr (Work::safe) {
+                using backend = cuda_backend<std::remove_cvref_t<decltype(policy.gpu_part())>>;
+                const auto& on_gpu = policy.gpu_part();
+                const int workers = policy.cpu_part().thread_limit() > 0 ? policy.cpu_part().thread_limit()
+                                                                         : tbb::this_task_arena::max_concurrency();
+                if (work.cost.n >= policy.gpu_threshold() && work.cost.gpu_pays(workers) &&
+                    backend::device_answers(on_gpu.device_index())) {
+                    // Out of device memory or a device that went away: this call runs on par
+                    // instead (nothing of the host data was written yet); anything else reaches
+                    // the caller.
+                    try {
+                        return gpu(on_gpu);
+                    } catch (...) {
+                        if (!backend::fall_back_after_failure(on_gpu.device_index(), std::current_exception()))
+                            throw;
+                    }
+                }
+            }
         }
 #endif
-        (void)n;
+        (void)work;
         return cpu(tbb_executor{policy.cpu_part()});
     }
 }

@@ -21,31 +21,49 @@
 /// \endcode
 ///
 /// Interface: `device_vector(n, where = trident::gpu)` (n zero-filled elements on `where`'s device,
-/// e.g. `trident::gpu.device(1)`), `device_vector(n, value, where)`, `device_vector(host_range,
-/// where)` (copy in), move construction and
-/// assignment (no implicit copies: `clone()` copies on the device), `size()`, `empty()`, `data()`,
-/// `begin()`, `end()` (device pointers: a std::ranges::contiguous_range, but never dereference them
-/// on the host), `device()`, `span()`, `to_host()`, `copy_to(host_range)`, `copy_from(host_range)`.
+/// e.g. `trident::gpu.device(1)`), `device_vector(n, value, where)` (filled on the device),
+/// `device_vector(host_range, where)` (copy in), move construction and assignment (no implicit
+/// copies: `clone()` copies on the device), `size()`, `empty()`, `data()`, `begin()`, `end()`
+/// (device pointers: a std::ranges::contiguous_range, but never dereference them on the host),
+/// `device()`, `span()`, `to_host()` (`to_host<trident::default_init_allocator<T>>()`: without
+/// zero-filling the host vector first), `copy_to(host_range)`, `copy_from(host_range)`.
 ///
 /// Requirements: T trivially copyable (a static_assert says so otherwise).  A device_vector must be
 /// used with a policy on its own device (`trident::gpu.device(v.device())`); another device is
 /// `std::invalid_argument`.  CPU policies reject device ranges at compile time.
 ///
-/// Complexity: construction, copies in and out are O(n) transfers, synchronous on return.
+/// Streams and completion: the constructors run on `where`'s stream (`trident::gpu.stream(s)`) or
+/// the calling thread's default stream (cudaStreamPerThread); clone(), to_host(), copy_to() and
+/// copy_from() on the calling thread's default stream.  Each returns with its work done, so a
+/// kernel on any stream may use the vector right after.  trident calls made without a stream are
+/// finished when they return; work on a stream of your own (or a trident call with `.stream(s)` on
+/// device ranges, which is stream-ordered) must be finished, e.g. by cudaStreamSynchronize(s),
+/// before clone(), to_host(), copy_to(), copy_from() or the destructor touch the memory.
+///
+/// Memory: allocated stream-ordered (cudaMallocAsync from the device's current memory pool; plain
+/// cudaMalloc on devices without pools) and freed with cudaFreeAsync on the destroying thread's
+/// default stream, which does not stall the device as cudaFree does.  Out of memory: the idle
+/// memory of the pools is released and the allocation tried once more.
+///
+/// Complexity: construction, copies in and out are O(n) transfers.
 ///
 /// Exceptions: `trident::device_unavailable` when the device cannot be used, `trident::cuda_error`
-/// when an allocation or copy fails (out of memory, ...), `std::invalid_argument` when a host range
+/// when an allocation or copy fails (out of memory, ...: code cudaErrorMemoryAllocation), `std::invalid_argument` when a host range
 /// given to copy_to/copy_from has the wrong size.  The destructor never throws.
 
 #include "trident/backend/cuda/check.cuh"
+#include "trident/backend/cuda/memory.cuh"
 #include "trident/detail/dispatch.hpp"
 #include "trident/lambda.hpp"
 #include "trident/policy.hpp"
 
 #include <cuda_runtime.h>
 
+#include <algorithm>
 #include <cstddef>
+#include <cstring>
 #include <memory>
+#include <new>
 #include <ranges>
 #include <stdexcept>
 #include <string>
@@ -99,6 +117,50 @@ private:
     int device_ = 0;
 };
 
+/// An allocator whose construct() without arguments default-initialises (leaves trivial types
+/// uninitialised), for host vectors that are overwritten at once: `d.to_host<trident::default_init_allocator<T>>()`.
+template <class T>
+struct default_init_allocator : std::allocator<T> {
+    using value_type = T;
+    template <class U>
+    struct rebind {
+        using other = default_init_allocator<U>;
+    };
+    default_init_allocator() = default;
+    template <class U>
+    constexpr default_init_allocator(const default_init_allocator<U>&) noexcept
+    {
+    }
+    template <class U>
+    void construct(U* p) noexcept(std::is_nothrow_default_constructible_v<U>)
+    {
+        ::new (static_cast<void*>(p)) U;
+    }
+    template <class U, class... A>
+    void construct(U* p, A&&... a)
+    {
+        ::new (static_cast<void*>(p)) U(std::forward<A>(a)...);
+    }
+};
+
+namespace detail {
+
+template <class T>
+__global__ void __launch_bounds__(256) fill_kernel(T* data, std::size_t n, T value)
+{
+    const std::size_t stride = static_cast<std::size_t>(gridDim.x) * blockDim.x;
+    for (std::size_t i = static_cast<std::size_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += stride)
+        data[i] = value;
+}
+
+/// The policy's stream, or the calling thread's default stream.
+inline cudaStream_t stream_of(const gpu_policy& where) noexcept
+{
+    return where.stream_handle() ? where.stream_handle() : cudaStreamPerThread;
+}
+
+} // namespace detail
+
 template <class T>
 class device_vector {
     static_assert(std::is_trivially_copyable_v<T> && !std::is_const_v<T> && !std::is_volatile_v<T>,
@@ -120,21 +182,27 @@ public:
     device_vector() noexcept = default;
 
     /// `n` elements of zero bytes on the policy's device (`trident::gpu.device(i)`; device 0 by default).
-    explicit device_vector(std::size_t n, const gpu_policy& where = gpu) : device_vector(uninitialised{}, n, where.device_index())
+    explicit device_vector(std::size_t n, const gpu_policy& where = gpu) : device_vector(uninitialised{}, n, where)
     {
         if (size_ != 0) {
             detail::device_guard guard(device_);
-            TRIDENT_CUDA_CHECK(cudaMemset(data_, 0, size_ * sizeof(T)));
+            const cudaStream_t stream = detail::stream_of(where);
+            TRIDENT_CUDA_CHECK(cudaMemsetAsync(data_, 0, size_ * sizeof(T), stream));
+            TRIDENT_CUDA_CHECK(cudaStreamSynchronize(stream));
         }
     }
 
     /// `n` copies of `value` on the policy's device.
     device_vector(std::size_t n, const T& value, const gpu_policy& where = gpu)
-        : device_vector(uninitialised{}, n, where.device_index())
+        : device_vector(uninitialised{}, n, where)
     {
         if (size_ != 0) {
-            std::vector<T> host(n, value);
-            upload(host.data(), n);
+            detail::device_guard guard(device_);
+            const cudaStream_t stream = detail::stream_of(where);
+            const auto blocks = static_cast<unsigned>(std::min<std::size_t>((n + 255) / 256, std::size_t{1} << 16));
+            detail::fill_kernel<<<blocks, 256, 0, stream>>>(data_, n, value);
+            TRIDENT_CUDA_CHECK_LAUNCH("trident::detail::fill_kernel");
+            TRIDENT_CUDA_CHECK(cudaStreamSynchronize(stream));
         }
     }
 
@@ -143,16 +211,17 @@ public:
         requires(!detail::is_device_range_v<std::remove_cvref_t<R>> &&
                  std::is_same_v<std::remove_cv_t<std::ranges::range_value_t<R>>, T> && std::ranges::sized_range<R>)
     explicit device_vector(const R& host, const gpu_policy& where = gpu)
-        : device_vector(uninitialised{}, static_cast<std::size_t>(std::ranges::size(host)), where.device_index())
+        : device_vector(uninitialised{}, static_cast<std::size_t>(std::ranges::size(host)), where)
     {
         if (size_ != 0)
-            upload(std::ranges::data(host), size_);
+            upload(std::ranges::data(host), size_, detail::stream_of(where));
     }
 
     device_vector(const device_vector&) = delete;
     device_vector& operator=(const device_vector&) = delete;
     device_vector(device_vector&& other) noexcept
-        : data_(std::exchange(other.data_, nullptr)), size_(std::exchange(other.size_, 0)), device_(other.device_)
+        : data_(std::exchange(other.data_, nullptr)), size_(std::exchange(other.size_, 0)), device_(other.device_),
+          pooled_(other.pooled_)
     {
     }
     device_vector& operator=(device_vector&& other) noexcept
@@ -162,6 +231,7 @@ public:
             data_ = std::exchange(other.data_, nullptr);
             size_ = std::exchange(other.size_, 0);
             device_ = other.device_;
+            pooled_ = other.pooled_;
         }
         return *this;
     }
@@ -170,10 +240,12 @@ public:
     /// A copy on the same device (device-to-device).
     [[nodiscard]] device_vector clone() const
     {
-        device_vector copy(uninitialised{}, size_, device_);
+        device_vector copy(uninitialised{}, size_, gpu.device(device_));
         if (size_ != 0) {
             detail::device_guard guard(device_);
-            TRIDENT_CUDA_CHECK(cudaMemcpy(copy.data_, data_, size_ * sizeof(T), cudaMemcpyDeviceToDevice));
+            TRIDENT_CUDA_CHECK(cudaMemcpyAsync(copy.data_, data_, size_ * sizeof(T), cudaMemcpyDeviceToDevice,
+                                               cudaStreamPerThread));
+            TRIDENT_CUDA_CHECK(cudaStreamSynchronize(cudaStreamPerThread));
         }
         return copy;
     }
@@ -192,10 +264,13 @@ public:
     [[nodiscard]] device_span<T> span() noexcept { return {data_, size_, device_}; }
     [[nodiscard]] device_span<const T> span() const noexcept { return {data_, size_, device_}; }
 
-    /// The elements, copied to a new std::vector.
-    [[nodiscard]] std::vector<T> to_host() const
+    /// The elements, copied to a new std::vector.  With `Alloc` = trident::default_init_allocator<T>
+    /// the vector is not zero-filled before the copy (std::allocator value-initialises it: one
+    /// more pass over the memory); copy_to() into an existing vector avoids both.
+    template <class Alloc = std::allocator<T>>
+    [[nodiscard]] std::vector<T, Alloc> to_host() const
     {
-        std::vector<T> host(size_);
+        std::vector<T, Alloc> host(size_);
         if (size_ != 0)
             download(host.data(), size_);
         return host;
@@ -224,7 +299,7 @@ public:
         const auto n = static_cast<std::size_t>(std::ranges::size(host));
         check_size("copy_from", n);
         if (n != 0)
-            upload(std::ranges::data(host), n);
+            upload(std::ranges::data(host), n, cudaStreamPerThread);
     }
 
     void swap(device_vector& other) noexcept
@@ -232,35 +307,40 @@ public:
         std::swap(data_, other.data_);
         std::swap(size_, other.size_);
         std::swap(device_, other.device_);
+        std::swap(pooled_, other.pooled_);
     }
 
 private:
     struct uninitialised {};
 
-    device_vector(uninitialised, std::size_t n, int device) : size_(0), device_(device)
+    device_vector(uninitialised, std::size_t n, const gpu_policy& where) : size_(0), device_(where.device_index())
     {
-        detail::require_device(device);
+        detail::require_device(device_);
+        detail::require_no_sticky_error();
         if (n == 0)
             return;
         if (n > static_cast<std::size_t>(-1) / sizeof(T))
             throw std::invalid_argument("trident::device_vector: " + std::to_string(n) + " elements do not fit in memory");
-        detail::device_guard guard(device);
-        void* p = nullptr;
-        TRIDENT_CUDA_CHECK(cudaMalloc(&p, n * sizeof(T)));
-        data_ = static_cast<T*>(p);
+        detail::device_guard guard(device_);
+        pooled_ = detail::scratch_pool(device_) != nullptr; // the device has memory pools
+        data_ = static_cast<T*>(detail::device_allocate(n * sizeof(T), device_, detail::stream_of(where), nullptr,
+                                                        pooled_, "trident::device_vector (cudaMallocAsync)"));
         size_ = n;
     }
 
-    void upload(const T* host, std::size_t n)
+    /// Host to device on `stream`, finished on return (a pageable copy is otherwise only staged).
+    void upload(const T* host, std::size_t n, cudaStream_t stream)
     {
         detail::device_guard guard(device_);
-        TRIDENT_CUDA_CHECK(cudaMemcpy(data_, host, n * sizeof(T), cudaMemcpyHostToDevice));
+        TRIDENT_CUDA_CHECK(cudaMemcpyAsync(data_, host, n * sizeof(T), cudaMemcpyHostToDevice, stream));
+        TRIDENT_CUDA_CHECK(cudaStreamSynchronize(stream));
     }
 
     void download(T* host, std::size_t n) const
     {
         detail::device_guard guard(device_);
-        TRIDENT_CUDA_CHECK(cudaMemcpy(host, data_, n * sizeof(T), cudaMemcpyDeviceToHost));
+        TRIDENT_CUDA_CHECK(cudaMemcpyAsync(host, data_, n * sizeof(T), cudaMemcpyDeviceToHost, cudaStreamPerThread));
+        TRIDENT_CUDA_CHECK(cudaStreamSynchronize(cudaStreamPerThread));
     }
 
     void check_size(const char* what, std::size_t n) const
@@ -278,7 +358,11 @@ private:
         const bool restore = cudaGetDevice(&previous) == cudaSuccess && previous != device_;
         if (restore)
             (void)cudaSetDevice(device_);
-        (void)cudaFree(data_);
+        if (pooled_)
+            (void)cudaFreeAsync(data_, cudaStreamPerThread);
+        else
+            (void)cudaFree(data_);
+        (void)cudaGetLastError();
         if (restore)
             (void)cudaSetDevice(previous);
         data_ = nullptr;
@@ -288,6 +372,7 @@ private:
     T* data_ = nullptr;
     std::size_t size_ = 0;
     int device_ = 0;
+    bool pooled_ = false; // allocated by cudaMallocAsync (freed by cudaFreeAsync)
 };
 
 template <class T>
