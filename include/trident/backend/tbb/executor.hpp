@@ -212,10 +212,13 @@ private:
         } joined{edges};
         edges.fork();
         const event_scope span(label_parallel_call); // for trident::explain: "inside a parallel call"
-        if (cores_)
-            cores_->execute(f);
-        else
+        if (cores_) {
+            // Another thread of the arena may run f for this one (see tsan_delegated).
+            const tsan_delegated<F> handed(f);
+            cores_->execute(handed);
+        } else {
             f();
+        }
     }
 
     // The user's grain, else chunks of about chunk_work_ticks of estimated work (when the body's
