@@ -1,6 +1,6 @@
 // User threads sharing trident's arenas, under ThreadSanitizer: no report may come out.
 //
-// Four std::threads call par algorithms at once on the same cached arena (par.threads(2)), and on
+// Four std::threads call par algorithms at once on the same cached arena (par.threads(2)), then on
 // the default one: oneTBB then hands one thread's call to another thread already in the arena
 // (task_arena::execute delegates it when no slot is free), and a thread waiting in one call takes
 // chunks of another's.  Each thread works on its own data and checks its own results.
@@ -22,9 +22,9 @@ int main()
     std::vector<std::thread> users;
     for (int t = 0; t < threads; ++t)
         users.emplace_back([t, &failures] {
-            const auto policy = t % 2 == 0 ? trident::par.threads(2) : trident::par;
             std::vector<long> data(50'000);
             for (int round = 1; round <= rounds; ++round) {
+                const auto policy = round <= rounds / 2 ? trident::par.threads(2) : trident::par;
                 trident::for_each_index(policy, data.size(), [&](std::size_t i) { data[i] += 1; });
                 const long sum = trident::reduce(policy, data, 0L);
                 std::vector<long> keys(data.size());
