@@ -20,26 +20,29 @@
 int main(int argc, char** argv)
 {
     const std::string_view mode = argc > 1 ? argv[1] : "";
+    // Parts that must run on two threads wait (at most 10 s) until both have started.
+    std::atomic<int> started{0};
+    auto both_started = [&] {
+        started.fetch_add(1);
+        const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+        while (started.load() < 2 && std::chrono::steady_clock::now() < until)
+            std::this_thread::yield();
+    };
     if (mode == "counter") {
         long counter = 0;
         trident::for_each_index(trident::par, std::size_t{1'000'000}, [&](std::size_t) { ++counter; });
         std::printf("counter = %ld\n", counter);
     } else if (mode == "vector_bool") {
-        // An odd size: the first split of the range falls inside a 64-bit word, so the chunks on
-        // either side of it (run by different threads) write bits of the same word.
-        std::vector<bool> bits(1'000'003);
-        trident::for_each_index(trident::par.grain(100), bits.size(), [&](std::size_t i) { bits[i] = i % 3 == 0; });
+        // Two chunks of 32 bits (grain 32 over 64 elements): one 64-bit word, written by both.
+        std::vector<bool> bits(64);
+        trident::for_each_index(trident::par.grain(32), bits.size(), [&](std::size_t i) {
+            if (i % 32 == 0)
+                both_started();
+            bits[i] = i % 3 == 0;
+        });
         std::printf("bit 3 = %d\n", static_cast<int>(bits[3]));
     } else if (mode == "invoke") {
-        // Each function waits (at most 2 s) until both have started, so that they run on two threads.
         int shared = 0;
-        std::atomic<int> started{0};
-        auto both_started = [&] {
-            started.fetch_add(1);
-            const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(2);
-            while (started.load() < 2 && std::chrono::steady_clock::now() < until)
-                std::this_thread::yield();
-        };
         trident::parallel_invoke(trident::par, [&] { both_started(); shared += 1; }, [&] { both_started(); shared += 2; });
         std::printf("shared = %d\n", shared);
     } else {
