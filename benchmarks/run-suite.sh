@@ -41,8 +41,9 @@ fi
 # summary reads the medians, the report also the repetitions' labels (the aggregates carry none).
 defaults=(--benchmark_repetitions=3 --benchmark_enable_random_interleaving=true
           --benchmark_display_aggregates_only=true)
-# Progress: benchmarks finished / benchmarks in all, the current binary and benchmark, and the
-# time elapsed, on one line rewritten in place on a terminal (a line per benchmark otherwise).
+# Progress: benchmarks finished / benchmarks in all, the time elapsed and, once one has finished,
+# the estimated time left (the mean time per finished benchmark x the benchmarks left), the current
+# binary and benchmark; on one line rewritten in place on a terminal (a line per benchmark otherwise).
 total=0
 for bin in "${binaries[@]}"; do
   count=$("$bin" --benchmark_list_tests=true "$@" 2>/dev/null | grep -c . || true)
@@ -51,9 +52,13 @@ done
 finished=0
 suite_start=$SECONDS
 progress() { # $1: binary, $2: what is running or was last finished
-  local line
-  line=$(printf '[%d/%d benchmarks, %dm%02ds] %s: %s' "$finished" "$total" \
-    $(((SECONDS - suite_start) / 60)) $(((SECONDS - suite_start) % 60)) "$1" "$2")
+  local line eta='' elapsed=$((SECONDS - suite_start)) left
+  if ((finished > 0 && finished < total)); then
+    left=$((elapsed * (total - finished) / finished))
+    eta=$(printf ', ETA %dm%02ds' $((left / 60)) $((left % 60)))
+  fi
+  line=$(printf '[%d/%d benchmarks, %dm%02ds%s] %s: %s' "$finished" "$total" \
+    $((elapsed / 60)) $((elapsed % 60)) "$eta" "$1" "$2")
   if [[ -t 1 ]]; then printf '\r\033[K%s' "${line:0:$(( $(tput cols 2>/dev/null || echo 120) - 1 ))}"; else printf '%s\n' "$line"; fi
 }
 

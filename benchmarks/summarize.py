@@ -50,6 +50,7 @@ DESCRIPTIONS = {
     "sort_double_cmp": "sort 10M random doubles with a lambda comparator (comparison sort)",
     "stable_sort_double": "stable_sort 10M random doubles with a lambda comparator",
     "overhead": "per call: x[i] += 1 over n floats",
+    "overhead_int": "per call: for_each_index(par, n, x[i] += 1) over n ints",
     "lecture_pipeline": "the lecture's Load -> Clean -> Extract -> Train -> Eval, stage costs 5, 3, 4, 10, 2 units "
                         "of CPU work, every stage serial in order (Train serial)",
     "lecture_pipeline_train_replicated": "the same pipeline with Train parallel (replicated), the other stages "
@@ -493,6 +494,12 @@ def main():
     c.not_slower_than("overhead", "tbb", arg=1_000_000, factor=1.05,
                       label="n = 10^6: trident_par within 5% of raw tbb (auto_partitioner)")
     c.not_slower_than("overhead", "tbb_static", arg=1_000_000, factor=1.05,
+                      label="n = 10^6: trident_par within 5% of raw tbb (static_partitioner)")
+    c.not_slower_than("overhead_int", "seq_loop", arg=1000, factor=1.2,
+                      label="n = 1000: trident_par at most 1.2x seq_loop")
+    c.not_slower_than("overhead_int", "tbb", arg=1_000_000, factor=1.05,
+                      label="n = 10^6: trident_par within 5% of raw tbb (auto_partitioner)")
+    c.not_slower_than("overhead_int", "tbb_static", arg=1_000_000, factor=1.05,
                       label="n = 10^6: trident_par within 5% of raw tbb (static_partitioner)")
     c.model_efficiency("lecture_pipeline", 0.98)
     c.model_efficiency("lecture_pipeline_train_replicated", 0.98)

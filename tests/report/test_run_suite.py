@@ -9,6 +9,7 @@ SIGSEGV after starting its benchmark.  Standard library only; needs bash.
 """
 import json
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -47,6 +48,27 @@ done
 echo "starting crash/now"
 kill -SEGV $$
 """
+
+
+# Three benchmarks of about 2 s each, for the progress line's estimate of the time left.
+SLOW = """#!/bin/sh
+out=""
+for a in "$@"; do
+  case $a in
+    --benchmark_list_tests=true) printf 'slow/a\\nslow/b\\nslow/c\\n'; exit 0 ;;
+    --benchmark_out=*) out=${a#--benchmark_out=} ;;
+  esac
+done
+for b in a b c; do
+  sleep 2
+  echo "slow/$b/real_time       2000 ms         1.00 ms           1"
+done
+cat > "$out" <<'JSON'
+%s
+JSON
+""" % json.dumps(RESULT)
+
+PROGRESS = re.compile(r"^\[(\d+)/(\d+) benchmarks, (\d+)m(\d\d)s(?:, ETA (\d+)m(\d\d)s)?\] (\S+): (.*)$")
 
 
 def write_executable(path, text):
@@ -89,6 +111,27 @@ class RunSuiteExitStatus(unittest.TestCase):
         self.assertIn("== trident_bench_good: done", proc.stdout)
         self.assertTrue(os.path.isfile(os.path.join(self.out, "trident_bench_good.json")))
         self.assertTrue(os.path.isfile(os.path.join(self.out, "trident_bench_crash.log")))
+
+    def test_progress_lines_estimate_the_time_left(self):
+        os.remove(os.path.join(self.build, "trident_bench_good"))
+        write_executable(os.path.join(self.build, "trident_bench_slow"), SLOW)
+        proc = self.run_suite()
+        self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
+        lines = [m for m in map(PROGRESS.match, proc.stdout.splitlines()) if m]
+        # Not a terminal: one line at the start and one per finished benchmark.
+        self.assertEqual([(int(m[1]), int(m[2]), m[8]) for m in lines],
+                         [(0, 3, "starting"), (1, 3, "slow/a"), (2, 3, "slow/b"), (3, 3, "slow/c")], proc.stdout)
+        for m in lines:
+            done, total, elapsed = int(m[1]), int(m[2]), int(m[3]) * 60 + int(m[4])
+            if 0 < done < total:
+                # The mean time per finished benchmark x the benchmarks left, from the line's own figures.
+                self.assertIsNotNone(m[5], m[0])
+                self.assertEqual(int(m[5]) * 60 + int(m[6]), elapsed * (total - done) // done, m[0])
+            else:
+                self.assertIsNone(m[5], m[0])  # nothing finished yet to estimate from, or nothing left
+        # Each benchmark takes about 2 s: after the first, about 4 s are left.
+        first = lines[1]
+        self.assertGreaterEqual(int(first[5]) * 60 + int(first[6]), 2, first[0])
 
     def test_no_benchmarks_is_a_usage_error(self):
         os.remove(os.path.join(self.build, "trident_bench_good"))

@@ -34,6 +34,34 @@ inline void tsan_release(const void*) noexcept {}
 inline void tsan_acquire(const void*) noexcept {}
 #endif
 
+/// A function handed to oneTBB's task_arena::execute, which runs it on the calling thread or, when
+/// the arena has no free slot (user threads sharing an arena), hands it to a thread already in the
+/// arena: the caller releases on this object's address when it makes it, the runner acquires on
+/// entry and releases on exit, and the caller acquires when the object goes out of scope (after
+/// execute returned or threw).  The runner knows the address without reading the caller's memory
+/// first (it is `this`), so nothing the function reads from the caller's stack is reported.
+template <class F>
+class tsan_delegated {
+public:
+    explicit tsan_delegated(F& f) noexcept : f_(f) { tsan_release(this); }
+    ~tsan_delegated() { tsan_acquire(this); }
+    tsan_delegated(const tsan_delegated&) = delete;
+    tsan_delegated& operator=(const tsan_delegated&) = delete;
+
+    decltype(auto) operator()() const
+    {
+        tsan_acquire(this);
+        const struct leave {
+            const void* self;
+            ~leave() { tsan_release(self); }
+        } left{this};
+        return f_();
+    }
+
+private:
+    F& f_;
+};
+
 /// One parallel call's fork and join edges.
 class tsan_fork_join {
 public:

@@ -104,8 +104,10 @@ public:
     {
         using key = std::remove_cvref_t<Body>;
         const std::size_t start = decide<key>(n, [&](std::size_t b, std::size_t e) {
-            const event_scope event(label_for_chunks);
-            body(b, e);
+            if (recorder::active()) [[unlikely]]
+                recorded_call(label_for_chunks, body, b, e);
+            else
+                body(b, e);
         });
         if (start < n) {
             tsan_fork_join edges;
@@ -128,8 +130,13 @@ public:
         std::optional<T> head;
         using key = std::remove_cvref_t<Chunk>;
         const std::size_t start = decide<key>(n, [&](std::size_t b, std::size_t e) {
-            const event_scope event(label_reduce);
-            head = head ? combine(std::move(*head), chunk(b, e)) : std::optional<T>(chunk(b, e));
+            auto fold = [&](std::size_t fb, std::size_t fe) {
+                head = head ? combine(std::move(*head), chunk(fb, fe)) : std::optional<T>(chunk(fb, fe));
+            };
+            if (recorder::active()) [[unlikely]]
+                recorded_call(label_reduce, fold, b, e);
+            else
+                fold(b, e);
         });
         if (start >= n)
             return head;
@@ -212,10 +219,22 @@ private:
         } joined{edges};
         edges.fork();
         const event_scope span(label_parallel_call); // for trident::explain: "inside a parallel call"
-        if (cores_)
-            cores_->execute(f);
-        else
+        if (cores_) {
+            // Another thread of the arena may run f for this one (see tsan_delegated).
+            const tsan_delegated<F> handed(f);
+            cores_->execute(handed);
+        } else {
             f();
+        }
+    }
+
+    // An inline part while a region records: timed as one event (kept out of the inline path, which
+    // checks recorder::active() only).
+    template <class Body>
+    [[gnu::noinline]] static void recorded_call(std::uint32_t label, Body& body, std::size_t b, std::size_t e)
+    {
+        const event_scope event(label);
+        body(b, e);
     }
 
     // The user's grain, else chunks of about chunk_work_ticks of estimated work (when the body's
@@ -237,37 +256,62 @@ private:
     //
     // Between a handful of elements and probe_limit the decision rests on an estimate of the
     // sequential time: the cost per element, measured on the first elements (run inline, so the
-    // measurement is not wasted) or remembered from a recent call of the same body.
+    // measurement is not wasted) or remembered from a recent call of the same body.  A remembered
+    // cost is looked at first: a call it sends inline costs two relaxed loads and a store, with no
+    // timing and no look-up of the arena's concurrency.
     template <class Key, class RunInline>
     std::size_t decide(std::size_t n, RunInline&& run_inline) const
     {
-        if (n == 0)
-            return 0;
+        if (n <= 1 || (grain_ > 0 && n <= grain_)) {
+            if (n > 0)
+                run_inline(0, n);
+            return n;
+        }
+        using memo = element_cost_memo<Key>;
+        constexpr std::uint64_t budget_x16 = inline_cutoff::parallel_work_ticks * 16;
+        const bool probed = grain_ == 0 && n < inline_cutoff::probe_limit;
+        if (probed) {
+            if (const std::uint64_t known = memo::ticks_x16.load(std::memory_order_relaxed); known != 0) {
+                const std::uint32_t reuses = memo::reuses.load(std::memory_order_relaxed);
+                if (reuses < inline_cutoff::reprobe_every) {
+                    memo::reuses.store(reuses + 1, std::memory_order_relaxed);
+                    if (known * n < budget_x16) {
+                        run_inline(0, n);
+                        return n;
+                    }
+                    return parallel_from(0, n, run_inline);
+                }
+            }
+        }
         const auto workers = static_cast<std::size_t>(concurrency());
-        if (workers <= 1 || (grain_ > 0 && n <= grain_) || n == 1) {
+        if (workers <= 1) {
             run_inline(0, n);
             return n;
         }
-        if (grain_ > 0 || n <= workers * inline_cutoff::tasks_per_worker || n >= inline_cutoff::probe_limit)
+        if (!probed || n <= workers * inline_cutoff::tasks_per_worker)
             return 0;
+        return measure<Key>(n, run_inline);
+    }
 
-        constexpr std::uint64_t budget_x16 = inline_cutoff::parallel_work_ticks * 16;
+    // `begin` when the call has more than one worker, else runs [begin, n) inline and returns n.
+    template <class RunInline>
+    std::size_t parallel_from(std::size_t begin, std::size_t n, RunInline& run_inline) const
+    {
+        if (concurrency() > 1)
+            return begin;
+        run_inline(begin, n);
+        return n;
+    }
+
+    // decide()'s measuring part (kept out of line: the inline path stays small).  Times the first
+    // element; then, when that is below the timer's resolution, a batch; or, when it alone says
+    // "parallel", the second element too (a first element is often slowed by cold caches, and one
+    // element more inline costs little when elements are expensive).
+    template <class Key, class RunInline>
+    [[gnu::noinline]] std::size_t measure(std::size_t n, RunInline& run_inline) const
+    {
         using memo = element_cost_memo<Key>;
-        if (const std::uint64_t known = memo::ticks_x16.load(std::memory_order_relaxed); known != 0) {
-            const std::uint32_t reuses = memo::reuses.load(std::memory_order_relaxed);
-            if (reuses < inline_cutoff::reprobe_every) {
-                memo::reuses.store(reuses + 1, std::memory_order_relaxed);
-                if (known * n < budget_x16) {
-                    run_inline(0, n);
-                    return n;
-                }
-                return 0;
-            }
-        }
-
-        // Measure: the first element; then, when that is below the timer's resolution, a batch; or,
-        // when it alone says "parallel", the second element too (a first element is often slowed
-        // by cold caches, and one element more inline costs little when elements are expensive).
+        constexpr std::uint64_t budget_x16 = inline_cutoff::parallel_work_ticks * 16;
         std::uint64_t t0 = ticks();
         run_inline(0, 1);
         const std::uint64_t first = ticks() - t0;
