@@ -228,6 +228,48 @@ TEST_CASE("memory follows the items alive, not the token bound", "[pipeline][cpu
     }
 }
 
+TEST_CASE("the slot pool makes a slot only when none is free, and reuses released ones", "[pipeline][cpu][tokens]")
+{
+    struct node {
+        int value = 0;
+        node* next_free = nullptr;
+    };
+    trident::detail::slot_pool<node> pool;
+    node* a = pool.acquire();
+    node* b = pool.acquire();
+    REQUIRE(pool.size() == 2);
+    pool.release(a);
+    REQUIRE(pool.acquire() == a); // reused, not made
+    pool.release(b);
+    pool.release(a);
+    std::set<node*> again{pool.acquire(), pool.acquire()};
+    REQUIRE(again == std::set<node*>{a, b});
+    REQUIRE(pool.size() == 2);
+
+    // Releases from several threads at once: every slot comes back exactly once.
+    std::vector<node*> held;
+    for (int i = 0; i < 64; ++i)
+        held.push_back(pool.acquire());
+    held.push_back(a);
+    held.push_back(b);
+    {
+        std::vector<std::jthread> givers;
+        for (int t = 0; t < 4; ++t)
+            givers.emplace_back([&, t] {
+                for (std::size_t i = static_cast<std::size_t>(t); i < held.size(); i += 4)
+                    pool.release(held[i]);
+            });
+    }
+    std::set<node*> back;
+    for (std::size_t i = 0; i < held.size(); ++i)
+        back.insert(pool.acquire());
+    REQUIRE(back == std::set<node*>(held.begin(), held.end()));
+    REQUIRE(pool.size() == held.size());
+    std::size_t visited = 0;
+    pool.for_each([&](const node&) { ++visited; });
+    REQUIRE(visited == held.size());
+}
+
 TEST_CASE("an exception from any stage stops the source, drops the items in flight and reaches the caller",
           "[pipeline][cpu][errors]")
 {

@@ -49,12 +49,14 @@
 ///
 /// **Exceptions and cancellation.**  When a stage throws, the source is not called again, the items
 /// in flight are dropped (destroyed, never leaked) and the first exception reaches the caller.
-/// Precisely, under `par`: the run is marked failed as the exception leaves the stage function
-/// (before oneTBB, which cancels the run only once the exception has reached its scheduler, sees
-/// it), and every call of the source starts by reading the mark (sequentially consistent), so no
-/// call of the source starts after that.  A call that had already started (the source runs beside
-/// the stages, on another thread) finishes, and its item is dropped with the others.  The same
-/// holds when the source throws.  Under `seq` nothing runs after the throw.
+/// Precisely, under `par`: the run is marked failed as the exception leaves the stage function,
+/// before oneTBB (which cancels the run only once the exception has reached its scheduler) sees
+/// it, and every call of the source first reads the mark (both sequentially consistent atomics),
+/// so no call of the source starts after the exception has left the stage function: none whose
+/// start that exit happens before, and none that starts later in time.  A call that had already
+/// started (the source runs beside the stages, on another thread) finishes, and its item is dropped
+/// with the others.  The same holds when the source throws.  Under `seq` nothing runs after the
+/// throw.
 /// `pipeline_options::stop` (a `std::stop_token`) stops a run from outside: the source is not
 /// called again, the items in flight are dropped, and the call returns normally with
 /// `pipeline_stats::cancelled` set.
@@ -523,6 +525,7 @@ class pipeline_run {
     // An item's storage, reused by the next item once the last stage released it.
     struct alignas(64) slot {
         value_type value;
+        slot* next_free = nullptr;               // slot_pool's link, on the item's first cache line
         stage_counter counters[stage_count + 1]; // the source's, then each stage's
     };
 
