@@ -37,7 +37,10 @@
 ///
 /// **Tokens.**  At most `pipeline_options::max_tokens` items are alive at once (made by the source
 /// and not yet through the last stage): the source waits when the bound is reached, so memory stays
-/// bounded whatever the source could produce.  The default is four per thread.
+/// bounded whatever the source could produce.  The default is four per thread.  Any bound is
+/// accepted and none is allocated up front: an item's storage is made when the item enters and
+/// reused once it leaves, so a run holds storage for the most items it had in flight at once, never
+/// for the bound (2^40 tokens for a 3-item run cost three items' storage).
 ///
 /// **Policies.**  `trident::par` (with `threads(n)` or `on(cores)`) runs on oneTBB
 /// (`tbb::parallel_pipeline`); `trident::seq` runs every item through every stage on the calling
@@ -46,6 +49,14 @@
 ///
 /// **Exceptions and cancellation.**  When a stage throws, the source is not called again, the items
 /// in flight are dropped (destroyed, never leaked) and the first exception reaches the caller.
+/// Precisely, under `par`: the run is marked failed as the exception leaves the stage function,
+/// before oneTBB (which cancels the run only once the exception has reached its scheduler) sees
+/// it, and every call of the source first reads the mark (both sequentially consistent atomics),
+/// so no call of the source starts after the exception has left the stage function: none whose
+/// start that exit happens before, and none that starts later in time.  A call that had already
+/// started (the source runs beside the stages, on another thread) finishes, and its item is dropped
+/// with the others.  The same holds when the source throws.  Under `seq` nothing runs after the
+/// throw.
 /// `pipeline_options::stop` (a `std::stop_token`) stops a run from outside: the source is not
 /// called again, the items in flight are dropped, and the call returns normally with
 /// `pipeline_stats::cancelled` set.
@@ -63,6 +74,7 @@
 #include "trident/backend/tbb/executor.hpp"
 #include "trident/cpu_cores.hpp"
 #include "trident/detail/recorder.hpp"
+#include "trident/detail/slot_pool.hpp"
 #include "trident/detail/ticks.hpp"
 #include "trident/detail/tsan.hpp"
 #include "trident/policy.hpp"
@@ -196,7 +208,8 @@ template <class Fn>
 // ---- options and statistics -------------------------------------------------------------------
 
 struct pipeline_options {
-    /// At most this many items alive at once; 0 means four per thread of the policy.
+    /// At most this many items alive at once; 0 means four per thread of the policy.  Any value
+    /// is accepted: storage follows the items in flight, not this bound (see the file comment).
     std::size_t max_tokens = 0;
     /// Stops the run when stop is requested (see the file comment).
     std::stop_token stop{};
@@ -512,7 +525,7 @@ class pipeline_run {
     // An item's storage, reused by the next item once the last stage released it.
     struct alignas(64) slot {
         value_type value;
-        std::atomic<bool> in_use{false};
+        slot* next_free = nullptr;               // slot_pool's link, on the item's first cache line
         stage_counter counters[stage_count + 1]; // the source's, then each stage's
     };
 
@@ -545,7 +558,7 @@ public:
             }
         }
         clock.stop();
-        finish(stats, clock, cancelled, &item, 1);
+        finish(stats, clock, cancelled, [&](auto&& add) { add(item); });
         if (recording())
             record_pipeline(stats, clock);
         return stats;
@@ -562,8 +575,6 @@ public:
         if (recording())
             intern_labels(stats);
 
-        slots_ = std::make_unique<slot[]>(max_tokens);
-        slot_count_ = max_tokens;
         make_gates(std::make_index_sequence<stage_count>{});
 
         tbb::task_group_context context;
@@ -586,7 +597,8 @@ public:
             run();
         clock.stop();
         edges.join(); // before reading the slots' counters (again on exit, for the throwing path)
-        finish(stats, clock, context.is_group_execution_cancelled(), slots_.get(), slot_count_);
+        finish(stats, clock, context.is_group_execution_cancelled(),
+               [&](auto&& add) { slots_.for_each(add); });
         if (recording())
             record_pipeline(stats, clock);
         return stats;
@@ -630,15 +642,16 @@ private:
             labels_[k] = recorder::instance().intern(stats.stages[k].name);
     }
 
-    pipeline_stats& finish(pipeline_stats& stats, const tick_clock& clock, bool cancelled, const slot* slots,
-                           std::size_t slot_count) const
+    // for_each_slot(add) calls add(slot) for every slot the run used.
+    template <class ForEachSlot>
+    pipeline_stats& finish(pipeline_stats& stats, const tick_clock& clock, bool cancelled,
+                           ForEachSlot&& for_each_slot) const
     {
         stats.wall_seconds = clock.wall_seconds();
         stats.cancelled = cancelled;
         for (std::size_t k = 0; k <= stage_count; ++k) {
             stage_total total;
-            for (std::size_t i = 0; i < slot_count; ++i)
-                total.add(slots[i].counters[k]);
+            for_each_slot([&](const slot& s) { total.add(s.counters[k]); });
             auto& st = stats.stages[k];
             st.items = total.items;
             st.busy_seconds = clock.seconds(total.scaled_busy_ticks());
@@ -678,11 +691,18 @@ private:
                 return std::invoke(st.fn, std::move(input));
         };
         item.counters[K + 1].count(labels_[K + 1], [&] {
-            if constexpr (K + 1 == stage_count) {
-                call();
-                item.value.template emplace<0>(); // the item's memory is free from here on
-            } else {
-                item.value.template emplace<K + 2>(call());
+            try {
+                if constexpr (K + 1 == stage_count) {
+                    call();
+                    item.value.template emplace<0>(); // the item's memory is free from here on
+                } else {
+                    item.value.template emplace<K + 2>(call());
+                }
+            } catch (...) {
+                // Marked before the exception goes on to oneTBB, which cancels the run only once
+                // it has caught it: the source checks the mark before each call.
+                failed_.store(true);
+                throw;
             }
             return true;
         });
@@ -762,20 +782,23 @@ private:
             tsan_acquire(&pipeline_tsan_anchor); // before reading this lambda's captures
             const tsan_fork_join::body_scope body(*edges_);
             const tsan_item_scope serial(nullptr, &source_);
-            if (stop.stop_requested()) {
+            // A stage that threw marked the run failed before its exception left trident's frame
+            // (see apply); oneTBB may still call this filter until the exception reaches it.
+            if (failed_.load() || stop.stop_requested()) {
                 fc.stop();
                 return nullptr;
             }
-            // At most max_tokens items are alive, so a free slot exists; the scan rarely looks past
-            // the first one.
-            while (slots_[next_slot_].in_use.load(std::memory_order_acquire))
-                next_slot_ = (next_slot_ + 1) % slot_count_;
-            slot* item = &slots_[next_slot_];
-            next_slot_ = (next_slot_ + 1) % slot_count_;
-            item->in_use.store(true, std::memory_order_relaxed);
+            slot* item = slots_.acquire(); // a freed slot, or a new one: never more than items in flight
             const tsan_item_scope scope(item, nullptr);
-            if (!produce(*item)) {
-                item->in_use.store(false, std::memory_order_release);
+            bool made = false;
+            try {
+                made = produce(*item);
+            } catch (...) {
+                failed_.store(true); // the pool destroys the slot at the end of the run
+                throw;
+            }
+            if (!made) {
+                slots_.release(item);
                 fc.stop();
                 return nullptr;
             }
@@ -797,7 +820,7 @@ private:
             else
                 apply<K>(*item);
             if constexpr (last)
-                item->in_use.store(false, std::memory_order_release); // the source may reuse it
+                slots_.release(item); // the source may reuse it
         };
         if constexpr (last) {
             return tbb::make_filter<slot*, void>(tbb_mode(st.mode), body);
@@ -818,9 +841,8 @@ private:
     pipeline_source<Source>& source_;
     std::tuple<pipeline_stage<Stages>&...> stages_;
     std::unique_ptr<stage_gate> gates_[stage_count];
-    std::unique_ptr<slot[]> slots_;
-    std::size_t slot_count_ = 0;
-    std::size_t next_slot_ = 0;
+    slot_pool<slot> slots_;
+    std::atomic<bool> failed_{false}; ///< a stage or the source threw (sequentially consistent)
     tsan_fork_join* edges_ = nullptr;
     std::uint32_t labels_[stage_count + 1] = {}; ///< recorder labels of the source and stages
 };
