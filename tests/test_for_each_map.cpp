@@ -134,16 +134,6 @@ void for_each_word_cutting_policy(Body&& body)
     }
 }
 
-/// Index of the first differing bit (no_mismatch when equal): Catch2 would print a whole vector.
-std::size_t first_wrong_bit(const std::vector<bool>& actual, const std::vector<bool>& expected)
-{
-    if (actual.size() != expected.size())
-        return std::min(actual.size(), expected.size());
-    for (std::size_t i = 0; i < actual.size(); ++i)
-        if (actual[i] != expected[i])
-            return i;
-    return no_mismatch;
-}
 
 std::vector<std::size_t> bool_sizes()
 {

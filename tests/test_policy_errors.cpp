@@ -2,6 +2,7 @@
 // thrown by user functions under par, and the version macros.
 
 #include "common/algorithm_checks.hpp"
+#include "common/concurrency_probe.hpp"
 #include "common/cpu_policies.hpp"
 
 #include <algorithm>
@@ -115,44 +116,22 @@ TEST_CASE("empty input does nothing", "[errors][cpu]")
 
 // ---- concurrency caps ---------------------------------------------------------------------------
 
-namespace {
-
-/// Runs n slow-ish bodies under `policy` and returns the largest number that ran at once.
-template <class Policy>
-int max_concurrent_bodies(const Policy& policy, std::size_t n = 400)
-{
-    std::atomic<int> active{0}, peak{0};
-    trident::for_each_index(policy, n, [&](std::size_t) {
-        const int now = active.fetch_add(1) + 1;
-        int seen = peak.load();
-        while (now > seen && !peak.compare_exchange_weak(seen, now)) {
-        }
-        const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(50);
-        while (std::chrono::steady_clock::now() < until) {
-        }
-        active.fetch_sub(1);
-    });
-    return peak.load();
-}
-
-} // namespace
-
 TEST_CASE("par.threads(n) caps the concurrency of the call", "[policy][cpu]")
 {
     for (int t : {1, 2, 3}) {
         CAPTURE(t);
         for (std::size_t n : {std::size_t{40}, std::size_t{400}, std::size_t{5000}}) {
             CAPTURE(n);
-            const int peak = max_concurrent_bodies(trident::par.threads(t), n);
+            const int peak = peak_concurrent_bodies(trident::par.threads(t), n);
             REQUIRE(peak >= 1);
             REQUIRE(peak <= t);
         }
     }
-    REQUIRE(max_concurrent_bodies(trident::automatic.threads(1)) == 1);
+    REQUIRE(peak_concurrent_bodies(trident::automatic.threads(1)) == 1);
     // the cap holds while another call with a different cap runs on another thread
     int other_peak = 0;
-    std::thread other([&] { other_peak = max_concurrent_bodies(trident::par.threads(2), 2000); });
-    const int peak = max_concurrent_bodies(trident::par.threads(1), 2000);
+    std::thread other([&] { other_peak = peak_concurrent_bodies(trident::par.threads(2), 2000); });
+    const int peak = peak_concurrent_bodies(trident::par.threads(1), 2000);
     other.join();
     REQUIRE(peak == 1);
     REQUIRE(other_peak <= 2);
@@ -163,10 +142,10 @@ TEST_CASE("par.on(cpu_cores) caps the concurrency of the call", "[policy][cpu]")
     trident::cpu_cores one(1), two(2);
     REQUIRE(one.concurrency() == 1);
     REQUIRE(two.concurrency() == 2);
-    REQUIRE(max_concurrent_bodies(trident::par.on(one)) == 1);
-    REQUIRE(max_concurrent_bodies(trident::par.on(two)) <= 2);
+    REQUIRE(peak_concurrent_bodies(trident::par.on(one)) == 1);
+    REQUIRE(peak_concurrent_bodies(trident::par.on(two)) <= 2);
     // on() overrides threads()
-    REQUIRE(max_concurrent_bodies(trident::par.threads(8).on(one)) == 1);
+    REQUIRE(peak_concurrent_bodies(trident::par.threads(8).on(one)) == 1);
     // execute() returns the function's result
     REQUIRE(one.execute([] { return 41 + 1; }) == 42);
     // algorithms other than for_each honour the cap: sort and scan with a slow comparator / operator

@@ -97,16 +97,6 @@ void reference_scans(const std::vector<E>& in, T init, Op op, std::vector<T>& in
     }
 }
 
-/// Index of the first differing bit (no_mismatch when equal): Catch2 would print a whole vector.
-inline std::size_t first_wrong_bit(const std::vector<bool>& actual, const std::vector<bool>& expected)
-{
-    if (actual.size() != expected.size())
-        return std::min(actual.size(), expected.size());
-    for (std::size_t i = 0; i < actual.size(); ++i)
-        if (actual[i] != expected[i])
-            return i;
-    return no_mismatch;
-}
 
 /// Every CPU policy, then par with grains that cut a std::vector<bool>'s 64-bit words.
 template <class Body>

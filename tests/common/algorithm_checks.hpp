@@ -205,6 +205,17 @@ std::vector<T> random_keys(std::size_t n, std::uint64_t seed)
 
 inline constexpr std::size_t no_mismatch = std::numeric_limits<std::size_t>::max();
 
+/// Index of the first differing bit (no_mismatch when equal): Catch2 would print a whole vector.
+inline std::size_t first_wrong_bit(const std::vector<bool>& actual, const std::vector<bool>& expected)
+{
+    if (actual.size() != expected.size())
+        return std::min(actual.size(), expected.size());
+    for (std::size_t i = 0; i < actual.size(); ++i)
+        if (actual[i] != expected[i])
+            return i;
+    return no_mismatch;
+}
+
 template <class T>
 bool same_bits(const T& x, const T& y)
 {

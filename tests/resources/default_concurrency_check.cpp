@@ -8,6 +8,7 @@
 //
 // Prints what is wrong and exits 1 on failure; exits 77 (skipped) when the case cannot be set up.
 
+#include "common/concurrency_probe.hpp"
 #include "trident/trident.hpp"
 
 #include <oneapi/tbb/info.h>
@@ -36,18 +37,7 @@ void expect(bool ok, const char* what, long long got)
 
 int peak_bodies()
 {
-    std::atomic<int> active{0}, peak{0};
-    trident::for_each_index(trident::par.grain(1), 400, [&](std::size_t) {
-        const int now = active.fetch_add(1) + 1;
-        int seen = peak.load();
-        while (now > seen && !peak.compare_exchange_weak(seen, now)) {
-        }
-        const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(200);
-        while (std::chrono::steady_clock::now() < until) {
-        }
-        active.fetch_sub(1);
-    });
-    return peak.load();
+    return trident_test::peak_concurrent_bodies(trident::par.grain(1), 400, std::chrono::microseconds(200));
 }
 
 } // namespace

@@ -3,6 +3,7 @@
 // of the cgroup and the affinity mask (the parsers on fixtures; the whole on a real mask in
 // default_concurrency_check.cpp).
 
+#include "common/concurrency_probe.hpp"
 #include "trident/trident.hpp"
 
 #include <catch2/catch.hpp>
@@ -34,21 +35,10 @@ long long resident_bytes()
     return resident * static_cast<long long>(sysconf(_SC_PAGESIZE));
 }
 
-/// Runs n slow-ish bodies under `policy` and returns the largest number that ran at once.
+/// Runs n slow-ish bodies under `policy`, one per chunk, and returns the largest number that ran at once.
 int max_concurrent_bodies(const trident::par_policy& policy, std::size_t n = 400)
 {
-    std::atomic<int> active{0}, peak{0};
-    trident::for_each_index(policy.grain(1), n, [&](std::size_t) {
-        const int now = active.fetch_add(1) + 1;
-        int seen = peak.load();
-        while (now > seen && !peak.compare_exchange_weak(seen, now)) {
-        }
-        const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(50);
-        while (std::chrono::steady_clock::now() < until) {
-        }
-        active.fetch_sub(1);
-    });
-    return peak.load();
+    return trident_test::peak_concurrent_bodies(policy.grain(1), n);
 }
 
 void write_file(const std::filesystem::path& path, const std::string& text)
