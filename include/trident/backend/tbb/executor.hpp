@@ -306,7 +306,8 @@ private:
     // decide()'s measuring part (kept out of line: the inline path stays small).  Times the first
     // element; then, when that is below the timer's resolution, a batch; or, when it alone says
     // "parallel", the second element too (a first element is often slowed by cold caches, and one
-    // element more inline costs little when elements are expensive).
+    // element more inline costs little when elements are expensive), and a batch after it when the
+    // second is below the timer's resolution.
     template <class Key, class RunInline>
     [[gnu::noinline]] std::size_t measure(std::size_t n, RunInline& run_inline) const
     {
@@ -326,8 +327,19 @@ private:
         } else if (cost_x16 * (n - 1) >= budget_x16 && n > 2) {
             t0 = ticks();
             run_inline(1, 2);
-            cost_x16 = std::min(cost_x16, (ticks() - t0) * 16);
-            done = 2;
+            const std::uint64_t second = ticks() - t0;
+            if (second < inline_cutoff::timer_floor_ticks) {
+                // The first element was slowed by something else (cold code or caches, an
+                // interrupt): one element below the timer's resolution says little, so time a batch.
+                const std::size_t k = std::min(n - 2, inline_cutoff::probe_batch);
+                t0 = ticks();
+                run_inline(2, 2 + k);
+                cost_x16 = (ticks() - t0) * 16 / k;
+                done = 2 + k;
+            } else {
+                cost_x16 = std::min(cost_x16, second * 16);
+                done = 2;
+            }
         }
         memo::ticks_x16.store(std::max<std::uint64_t>(cost_x16, 1), std::memory_order_relaxed);
         memo::reuses.store(0, std::memory_order_relaxed);
