@@ -233,7 +233,13 @@ TEST_CASE("memory follows the items alive, not the token bound", "[pipeline][cpu
     const std::size_t grown = during > before ? during - before : 0;
     INFO("resident memory grew by " << grown / 1024 << " KiB");
     CHECK(before > 0);
+#if defined(TRIDENT_TESTS_SANITIZED)
+    // Under ThreadSanitizer oneTBB's own pipeline set-up for 2^22 tokens makes about 80 MB resident
+    // (nothing of trident's: its slots follow the items); the old slot array was 786 MB.
+    CHECK(grown < 200u << 20);
+#else
     CHECK(grown < 50u << 20);
+#endif
 
     for (std::size_t tokens : {std::size_t{1} << 40, std::numeric_limits<std::size_t>::max()}) {
         INFO("max_tokens: " << tokens);
