@@ -192,13 +192,21 @@ inline constexpr automatic_policy automatic{};
 
 // ---- traits -------------------------------------------------------------------------------
 
-template <class P> inline constexpr bool is_execution_policy_v = false;
+/// Maps a CPU policy to the executor its calls run on: a specialisation has
+/// `static E make(const Policy&)`, E a `trident::executor` (backend/executor.hpp).  seq's is in
+/// backend/seq/executor.hpp, par's in backend/tbb/executor.hpp; specialise it for a policy of your
+/// own (before the policy's first use) and every data algorithm takes that policy.
+template <class Policy> struct executor_of;
+
+/// Whether P is an execution policy: seq, par, gpu, automatic, or a type with an executor_of.
+template <class P> inline constexpr bool is_execution_policy_v = requires(const P& p) { executor_of<P>::make(p); };
 template <> inline constexpr bool is_execution_policy_v<seq_policy> = true;
 template <> inline constexpr bool is_execution_policy_v<par_policy> = true;
 template <> inline constexpr bool is_execution_policy_v<gpu_policy> = true;
 template <> inline constexpr bool is_execution_policy_v<automatic_policy> = true;
 
-/// A trident execution policy (seq, par, gpu, automatic, or one derived from them by options).
+/// A trident execution policy (seq, par, gpu, automatic, one derived from them by options, or a
+/// policy of the user's with an executor_of).
 template <class P>
 concept execution_policy = is_execution_policy_v<std::remove_cvref_t<P>>;
 

@@ -28,9 +28,9 @@
 /// range to the device and back (two PCIe transfers); over a `trident::device_vector` nothing moves.
 /// `for_each_index` moves nothing: whatever `f` touches must already be device memory.
 
-#include "trident/detail/dispatch.hpp"
+#include "trident/backend/dispatch.hpp"
 #include "trident/detail/index_arg.hpp"
-#include "trident/detail/written_range.hpp"
+#include "trident/backend/written_range.hpp"
 
 #include <cstddef>
 #include <functional>

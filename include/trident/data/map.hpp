@@ -25,8 +25,8 @@
 /// GPU: with host ranges the input is copied to the device and the output back; see the README's
 /// "Data on the GPU" for what that costs and how `trident::device_vector` avoids it.
 
-#include "trident/detail/dispatch.hpp"
-#include "trident/detail/written_range.hpp"
+#include "trident/backend/dispatch.hpp"
+#include "trident/backend/written_range.hpp"
 
 #include <cstddef>
 #include <functional>

@@ -34,7 +34,7 @@
 /// only the result comes back.
 
 #include "trident/detail/accumulate.hpp"
-#include "trident/detail/dispatch.hpp"
+#include "trident/backend/dispatch.hpp"
 #include "trident/lambda.hpp"
 
 #include <cstddef>

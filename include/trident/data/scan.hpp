@@ -34,8 +34,8 @@
 /// `op` reaches the caller.  GPU: CUB's device scans (cub::DeviceScan).
 
 #include "trident/detail/accumulate.hpp"
-#include "trident/detail/dispatch.hpp"
-#include "trident/detail/written_range.hpp"
+#include "trident/backend/dispatch.hpp"
+#include "trident/backend/written_range.hpp"
 
 #include <algorithm>
 #include <atomic>

@@ -44,7 +44,7 @@
 ///
 /// GPU: CUB's radix sort (cub::DeviceRadixSort) for the radix case, CUB's merge sort otherwise.
 
-#include "trident/detail/dispatch.hpp"
+#include "trident/backend/dispatch.hpp"
 #include "trident/detail/merge_sort.hpp"
 #include "trident/detail/radix_sort.hpp"
 

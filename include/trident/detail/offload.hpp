@@ -1,7 +1,7 @@
 #pragma once
 // trident::automatic's choice between the GPU and par for one call on host data: what the call
 // would copy over PCIe, what the CPU would spend, and whether its functions may run on the GPU at
-// all.  Built by the algorithms (offload_* below), weighed by detail/dispatch.hpp.
+// all.  Built by the algorithms (offload_* below), weighed by backend/dispatch.hpp.
 //
 // The model (documented in policy.hpp and the README, "Policies"): the GPU pays when
 //   launch + copies + device work  <  CPU work / workers,

@@ -1,7 +1,7 @@
 #pragma once
 /// \file backend/cuda/backend.cuh
 /// The CUDA backend of trident::gpu (and of trident::automatic when it picks the GPU).  Reached
-/// through detail/dispatch.hpp in translation units compiled by nvcc; never by g++.
+/// through backend/dispatch.hpp in translation units compiled by nvcc; never by g++.
 ///
 /// What runs where:
 /// | algorithm                   | on the device                                                    |
@@ -41,7 +41,7 @@
 #include "trident/backend/cuda/launch.cuh"
 #include "trident/backend/cuda/reduce.cuh"
 #include "trident/detail/radix_sort.hpp"
-#include "trident/detail/dispatch.hpp"
+#include "trident/detail/device_traits.hpp"
 #include "trident/lambda.hpp"
 #include "trident/policy.hpp"
 

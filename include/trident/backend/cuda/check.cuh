@@ -1,7 +1,7 @@
 #pragma once
 /// \file backend/cuda/check.cuh
 /// CUDA error checking and device selection for trident's CUDA backend.  Only nvcc sees this
-/// header (it is reached through detail/dispatch.hpp or device_vector.cuh).
+/// header (it is reached through backend/dispatch.hpp or device_vector.cuh).
 ///
 /// - `TRIDENT_CUDA_CHECK(call)`: runs a CUDA runtime call; on failure throws `trident::cuda_error`
 ///   whose message names the call expression, the file:line and CUDA's error string

@@ -53,7 +53,7 @@
 
 #include "trident/backend/cuda/check.cuh"
 #include "trident/backend/cuda/memory.cuh"
-#include "trident/detail/dispatch.hpp"
+#include "trident/detail/device_traits.hpp"
 #include "trident/lambda.hpp"
 #include "trident/policy.hpp"
 

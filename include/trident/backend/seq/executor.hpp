@@ -1,16 +1,9 @@
 #pragma once
-// The sequential backend: the per-backend contract run on the calling thread, in order.
-//
-// The contract every CPU backend implements (the generic algorithms in data/ use nothing else):
-//   concurrency()                        how many threads may work at once
-//   for_chunks(n, body)                  body(begin, end) over disjoint chunks covering [0, n)
-//   reduce_chunks(n, chunk, combine)     combine of chunk(begin, end) over chunks in index order;
-//                                        returns std::optional (empty for n == 0)
-//   for_tasks(count, task)               task(k) for k in [0, count), each its own task, no cutoff
-//   invoke(f, g)                         f() and g(), possibly at once
-// Every body call is wrapped in a detail::event_scope (detail/recorder.hpp): recorded while a
-// trident::explain region runs, one relaxed load otherwise.
+// The sequential backend: trident::executor (backend/executor.hpp) on the calling thread, in
+// order.  Every body call is wrapped in a detail::event_scope (detail/recorder.hpp).
 
+#include "trident/backend/executor.hpp"
+#include "trident/policy.hpp"
 #include "trident/detail/recorder.hpp"
 
 #include <cstddef>
@@ -53,17 +46,13 @@ struct seq_executor {
             task(k);
         }
     }
-
-    template <class F, class G>
-    void invoke(F&& f, G&& g) const
-    {
-        {
-            const event_scope event(label_invoke);
-            std::forward<F>(f)();
-        }
-        const event_scope event(label_invoke);
-        std::forward<G>(g)();
-    }
 };
 
+static_assert(check_executor<seq_executor>());
+
 } // namespace trident::detail
+
+template <>
+struct trident::executor_of<trident::seq_policy> {
+    static detail::seq_executor make(const seq_policy&) noexcept { return {}; }
+};

@@ -1,15 +1,18 @@
 #pragma once
-// The oneTBB backend: the per-backend contract (see backend/seq/executor.hpp) on oneTBB.
+// The oneTBB backend: trident::executor (backend/executor.hpp) on oneTBB.
 //
-// Every call runs in the task arena the policy names (a cached arena for par.threads(n), the
-// caller's group for par.on(cores), the current arena otherwise).  oneTBB cancels the rest of a
-// parallel call when a body throws and rethrows the first exception in the caller.
+// Every call runs in the task arena the policy names (detail::arena_for: a cached arena for
+// par.threads(n), the caller's group for par.on(cores), the current arena otherwise).  oneTBB
+// cancels the rest of a parallel call when a body throws and rethrows the first exception in the
+// caller.
 //
-// Small inputs run inline (see decide()): a parallel call costs microseconds of wake-up and
+// Small inputs run inline (run_inline_part): a parallel call costs microseconds of wake-up and
 // scheduling that a loop over a thousand cheap elements never earns back.  The decision rests on
 // the estimated sequential time (elements x measured cost per element), not on n alone, so that a
-// few hundred expensive elements still run in parallel; the constants are in inline_cutoff.
+// few hundred expensive elements still run in parallel; the constants are in grain_tuning, and the
+// measurements behind them in benchmarks/results/ (bench_overhead: overhead/*, overhead_int/*).
 
+#include "trident/backend/executor.hpp"
 #include "trident/cpu_cores.hpp"
 #include "trident/detail/arena_cache.hpp"
 #include "trident/detail/recorder.hpp"
@@ -35,28 +38,27 @@
 
 namespace trident::detail {
 
-/// Tuning of the inline-or-parallel decision, from benchmarks/bench_overhead.cpp (x[i] += 1 over n
-/// floats; figures in benchmarks/results/) on 2 cores of an AMD EPYC (Zen 5, 2.6 GHz TSC):
-///  - the plain loop costs 0.07 ns per element (72 ns for n = 1000, 2.0 us for n = 30000);
-///  - a oneTBB parallel_for costs 1.8-2.1 us at n = 30000 with a few chunks per worker, 3.1 us
-///    with grain 1 (the auto_partitioner's default); static_partitioner 0.2-0.3 us at n <= 1000
-///    (the worker has no time to join); parallel beats the plain loop from about n = 30000,
-///    i.e. from about 2 us (5000 ticks) of sequential work;
-///  - a pair of TSC reads costs about 20 ns (50 ticks), 30% of the n = 1000 loop.
-/// Ticks are detail::ticks(): the TSC where there is one.
-struct inline_cutoff {
+/// Tuning of the inline-or-parallel decision and of the chunk size.  Ticks are detail::ticks()
+/// (the TSC where there is one).  The figures they rest on are measured by
+/// benchmarks/bench_overhead.cpp (x[i] += 1 over n floats and ints, against the plain loop, oneTBB
+/// with its auto and static partitioners, OpenMP and std::execution::par) and recorded in
+/// benchmarks/results/: a oneTBB parallel_for costs a few microseconds of wake-up and scheduling
+/// (less with a static partition, more with grain 1), parallel beats the plain loop from a couple
+/// of microseconds of sequential work, and a pair of TSC reads costs a sizeable part of a
+/// 1000-element loop of the cheapest body.
+struct grain_tuning {
     /// At most this many elements per worker: every element is its own task (a handful of
     /// elements is taken to be a handful of tasks, worth running at once).
     static constexpr std::size_t tasks_per_worker = 4;
     /// From this many elements on, the call goes parallel without estimating: the cheapest
-    /// element (x[i] += 1, 0.07 ns) adds up to more than parallel_work_ticks there.
+    /// element (x[i] += 1) adds up to more than parallel_work_ticks there.
     static constexpr std::size_t probe_limit = std::size_t{1} << 16;
     /// Below the probe limit, a call goes parallel when its estimated sequential time exceeds this
-    /// many ticks (about 4 us at 2.6 GHz): twice the measured break-even, so that a call near it,
+    /// many ticks: about twice the measured break-even, so that a call near it,
     /// where parallel gains nothing, stays inline, and a worker that must be woken still pays off.
     static constexpr std::uint64_t parallel_work_ticks = 10000;
     /// One element timed below this many ticks is timer noise: the estimate then times a batch of
-    /// up to probe_batch elements (at most 512 x 128 ticks, 25 us, all of it useful work).
+    /// up to probe_batch elements (at most 512 x 128 ticks, all of it useful work).
     static constexpr std::uint64_t timer_floor_ticks = 128;
     static constexpr std::size_t probe_batch = 512;
     /// A loop body's measured cost per element is remembered (per body type) and reused by the
@@ -67,12 +69,11 @@ struct inline_cutoff {
     static constexpr std::uint32_t reprobe_every = 16;
     /// Without an explicit grain, a parallel call is cut into at most this many chunks per worker
     /// (oneTBB's auto_partitioner still balances them): enough to even out uneven elements, few
-    /// enough that a call costs what a static partition costs (measured: 2.1 us for 30000 cheap
-    /// elements on 2 workers, where grain 1 costs 3.1 us).
+    /// enough that a call costs about what a static partition costs (grain 1 costs more).
     static constexpr std::size_t chunks_per_worker = 8;
-    /// When the cost per element is known, chunks of about this much work (25 us): a chunk costs
-    /// oneTBB well under 1 us, and small chunks let a free worker take over from a slow one
-    /// (8000 elements of 9 us on 2 cores: 1.89x with 16 chunks, 1.95x with chunks of 2 elements).
+    /// When the cost per element is known, chunks of about this much work: a chunk costs oneTBB
+    /// far less, and small chunks let a free worker take over from a slow one (bench_compute's
+    /// uneven rows).
     static constexpr std::uint64_t chunk_work_ticks = 65536;
 };
 
@@ -103,7 +104,7 @@ public:
     void for_chunks(std::size_t n, Body&& body) const
     {
         using key = std::remove_cvref_t<Body>;
-        const std::size_t start = decide<key>(n, [&](std::size_t b, std::size_t e) {
+        const std::size_t start = run_inline_part<key>(n, [&](std::size_t b, std::size_t e) {
             if (recorder::active()) [[unlikely]]
                 recorded_call(label_for_chunks, body, b, e);
             else
@@ -129,7 +130,7 @@ public:
         using T = std::decay_t<decltype(chunk(std::size_t{}, std::size_t{}))>;
         std::optional<T> head;
         using key = std::remove_cvref_t<Chunk>;
-        const std::size_t start = decide<key>(n, [&](std::size_t b, std::size_t e) {
+        const std::size_t start = run_inline_part<key>(n, [&](std::size_t b, std::size_t e) {
             auto fold = [&](std::size_t fb, std::size_t fe) {
                 head = head ? combine(std::move(*head), chunk(fb, fe)) : std::optional<T>(chunk(fb, fe));
             };
@@ -164,20 +165,6 @@ public:
     void for_tasks(std::size_t count, Task&& task) const
     {
         run_tasks(count, label_task, task);
-    }
-
-    template <class F, class G>
-    void invoke(F&& f, G&& g) const
-    {
-        tsan_fork_join edges;
-        auto marked = [&edges](auto& fn) {
-            return [&edges, &fn] {
-                const tsan_fork_join::body_scope scope(edges);
-                const event_scope event(label_invoke);
-                fn();
-            };
-        };
-        in_arena([&] { tbb::parallel_invoke(marked(f), marked(g)); }, edges);
     }
 
 private:
@@ -244,10 +231,10 @@ private:
     {
         if (grain_ > 0)
             return grain_;
-        const auto chunks = static_cast<std::size_t>(concurrency()) * inline_cutoff::chunks_per_worker;
+        const auto chunks = static_cast<std::size_t>(concurrency()) * grain_tuning::chunks_per_worker;
         std::size_t g = std::max<std::size_t>(1, count / chunks);
         if (const std::uint64_t cost_x16 = element_cost_memo<Key>::ticks_x16.load(std::memory_order_relaxed); cost_x16 != 0)
-            g = std::clamp<std::size_t>(static_cast<std::size_t>(inline_cutoff::chunk_work_ticks * 16 / cost_x16), 1, g);
+            g = std::clamp<std::size_t>(static_cast<std::size_t>(grain_tuning::chunk_work_ticks * 16 / cost_x16), 1, g);
         return g;
     }
 
@@ -260,7 +247,7 @@ private:
     // cost is looked at first: a call it sends inline costs two relaxed loads and a store, with no
     // timing and no look-up of the arena's concurrency.
     template <class Key, class RunInline>
-    std::size_t decide(std::size_t n, RunInline&& run_inline) const
+    std::size_t run_inline_part(std::size_t n, RunInline&& run_inline) const
     {
         if (n <= 1 || (grain_ > 0 && n <= grain_)) {
             if (n > 0)
@@ -268,12 +255,12 @@ private:
             return n;
         }
         using memo = element_cost_memo<Key>;
-        constexpr std::uint64_t budget_x16 = inline_cutoff::parallel_work_ticks * 16;
-        const bool probed = grain_ == 0 && n < inline_cutoff::probe_limit;
+        constexpr std::uint64_t budget_x16 = grain_tuning::parallel_work_ticks * 16;
+        const bool probed = grain_ == 0 && n < grain_tuning::probe_limit;
         if (probed) {
             if (const std::uint64_t known = memo::ticks_x16.load(std::memory_order_relaxed); known != 0) {
                 const std::uint32_t reuses = memo::reuses.load(std::memory_order_relaxed);
-                if (reuses < inline_cutoff::reprobe_every) {
+                if (reuses < grain_tuning::reprobe_every) {
                     memo::reuses.store(reuses + 1, std::memory_order_relaxed);
                     if (known * n < budget_x16) {
                         run_inline(0, n);
@@ -288,9 +275,9 @@ private:
             run_inline(0, n);
             return n;
         }
-        if (!probed || n <= workers * inline_cutoff::tasks_per_worker)
+        if (!probed || n <= workers * grain_tuning::tasks_per_worker)
             return 0;
-        return measure<Key>(n, run_inline);
+        return measure_element_cost<Key>(n, run_inline);
     }
 
     // `begin` when the call has more than one worker, else runs [begin, n) inline and returns n.
@@ -303,23 +290,23 @@ private:
         return n;
     }
 
-    // decide()'s measuring part (kept out of line: the inline path stays small).  Times the first
+    // run_inline_part()'s measuring part (kept out of line: the inline path stays small).  Times the first
     // element; then, when that is below the timer's resolution, a batch; or, when it alone says
     // "parallel", the second element too (a first element is often slowed by cold caches, and one
     // element more inline costs little when elements are expensive), and a batch after it when the
     // second is below the timer's resolution.
     template <class Key, class RunInline>
-    [[gnu::noinline]] std::size_t measure(std::size_t n, RunInline& run_inline) const
+    [[gnu::noinline]] std::size_t measure_element_cost(std::size_t n, RunInline& run_inline) const
     {
         using memo = element_cost_memo<Key>;
-        constexpr std::uint64_t budget_x16 = inline_cutoff::parallel_work_ticks * 16;
+        constexpr std::uint64_t budget_x16 = grain_tuning::parallel_work_ticks * 16;
         std::uint64_t t0 = ticks();
         run_inline(0, 1);
         const std::uint64_t first = ticks() - t0;
         std::size_t done = 1;
         std::uint64_t cost_x16 = first * 16;
-        if (first < inline_cutoff::timer_floor_ticks) {
-            const std::size_t k = std::min(n - 1, inline_cutoff::probe_batch);
+        if (first < grain_tuning::timer_floor_ticks) {
+            const std::size_t k = std::min(n - 1, grain_tuning::probe_batch);
             t0 = ticks();
             run_inline(1, 1 + k);
             cost_x16 = (ticks() - t0) * 16 / k;
@@ -328,10 +315,10 @@ private:
             t0 = ticks();
             run_inline(1, 2);
             const std::uint64_t second = ticks() - t0;
-            if (second < inline_cutoff::timer_floor_ticks) {
+            if (second < grain_tuning::timer_floor_ticks) {
                 // The first element was slowed by something else (cold code or caches, an
                 // interrupt): one element below the timer's resolution says little, so time a batch.
-                const std::size_t k = std::min(n - 2, inline_cutoff::probe_batch);
+                const std::size_t k = std::min(n - 2, grain_tuning::probe_batch);
                 t0 = ticks();
                 run_inline(2, 2 + k);
                 cost_x16 = (ticks() - t0) * 16 / k;
@@ -354,4 +341,11 @@ private:
     std::size_t grain_;
 };
 
+static_assert(check_executor<tbb_executor>());
+
 } // namespace trident::detail
+
+template <>
+struct trident::executor_of<trident::par_policy> {
+    static detail::tbb_executor make(const par_policy& policy) { return detail::tbb_executor{policy}; }
+};
