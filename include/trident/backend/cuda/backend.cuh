@@ -37,6 +37,7 @@
 #endif
 
 #include "trident/backend/cuda/check.cuh"
+#include "trident/backend/cuda/devices.cuh"
 #include "trident/backend/cuda/device_vector.cuh"
 #include "trident/backend/cuda/launch.cuh"
 #include "trident/backend/cuda/reduce.cuh"

@@ -52,6 +52,7 @@
 /// given to copy_to/copy_from has the wrong size.  The destructor never throws.
 
 #include "trident/backend/cuda/check.cuh"
+#include "trident/backend/cuda/devices.cuh"
 #include "trident/backend/cuda/memory.cuh"
 #include "trident/detail/device_traits.hpp"
 #include "trident/lambda.hpp"

@@ -12,6 +12,7 @@
 #endif
 
 #include "trident/backend/cuda/check.cuh"
+#include "trident/backend/cuda/devices.cuh"
 #include "trident/backend/cuda/memory.cuh"
 #include "trident/detail/device_traits.hpp"
 #include "trident/hints.hpp"
