@@ -84,16 +84,22 @@ class RealManifest(unittest.TestCase):
                 found.setdefault(w, os.path.relpath(path, ROOT))
         self.assertIn("gpu_pipeline", found)  # the patterns still match the sources
         for w, path in sorted(found.items()):
-            self.assertIn(w, self.by_name, f"{path} names a benchmark of workload {w}, which has no manifest entry")
+            self.assertTrue(w in self.by_name, f"{path} names a benchmark of workload {w}, which has no manifest entry")
         gpu = [w.name for w in self.workloads if w.binary == "trident_bench_gpu"]
         self.assertTrue(gpu)
         for w in gpu:
-            self.assertIn(w, found, f"benchmarks/manifest/gpu.toml: [{w}] is named in no benchmarks/gpu source")
+            self.assertTrue(w in found, f"benchmarks/manifest/gpu.toml: [{w}] is named in no benchmarks/gpu source")
 
     def test_python_peers_match(self):
+        """python_peers.py lists exactly the Python rows the claims read (and each has an entry)."""
         proc = run_check(PEERS)
         self.assertEqual(proc.returncode, 0, proc.stderr + proc.stdout)
         self.assertIn("matches the 3 benchmarks of 1 program(s): python_peers", proc.stdout)
+        listed = subprocess.run([sys.executable, PEERS, "--benchmark_list_tests=true"], capture_output=True,
+                                text=True, timeout=60, check=True).stdout.split()
+        read = sorted({f"{c.workload}/{i}" for claim in claims.CLAIMS for c in claim.comparisons
+                       for i in claims.implementations(c) if i in claims.PYTHON_PEERS})
+        self.assertEqual(sorted(listed), read)
 
 
 STAND_IN = """#!/bin/sh
