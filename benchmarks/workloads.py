@@ -8,7 +8,8 @@ A file is one theme: the workloads of one benchmark binary (`binary`), or, witho
 planned workloads of claims no benchmark measures yet.  Each top-level table is a workload, named
 as its benchmarks are ("<workload>/<implementation>[/<arg>]"), with
 
-    description   one line: what the workload computes (summary.md's heading); optional
+    description   one line: what the workload computes (summary.md's heading); required
+                  except in planned.toml
     targets       a list of checks, each { check = "<Checker method>", <its arguments> }
                   (benchmarks/targets.py); optional
     claim         the lecture's claim this workload measures (report.md); optional
@@ -138,6 +139,8 @@ def read_file(path):
         _unknown(path, f"[{name}]", entry, WORKLOAD_KEYS)
         if not isinstance(entry.get("description", ""), str):
             _fail(path, f"[{name}] description: must be a string")
+        if binary is not None and not entry.get("description"):
+            _fail(path, f"[{name}]: `description` (one line: what the workload computes) is required")
         targets = entry.get("targets", [])
         if not isinstance(targets, list):
             _fail(path, f"[{name}] targets: must be a list of tables")

@@ -123,6 +123,7 @@ targets = [
 ]
 
 [beta]
+description = "a claim's workload"
 [beta.claim]
 id = "1"
 title = "Demo"
@@ -246,29 +247,33 @@ class MalformedManifest(unittest.TestCase):
         return str(cm.exception)
 
     def test_unknown_key(self):
-        msg = self.load(demo='binary = "b"\n[alpha]\ndescripton = "typo"\n')
+        msg = self.load(demo='binary = "b"\n[alpha]\ndescription = "d"\ndescripton = "typo"\n')
         self.assertIn("demo.toml: [alpha]: unknown key(s) descripton", msg)
 
     def test_unknown_check(self):
-        msg = self.load(demo='binary = "b"\n[alpha]\ntargets = [{ check = "faster" }]\n')
+        msg = self.load(demo='binary = "b"\n[alpha]\ndescription = "d"\ntargets = [{ check = "faster" }]\n')
         self.assertIn("[alpha] targets[0]: unknown check 'faster'", msg)
 
     def test_check_arguments(self):
-        msg = self.load(demo='binary = "b"\n[alpha]\ntargets = [{ check = "not_slower_than", othr = "tbb" }]\n')
+        msg = self.load(demo='binary = "b"\n[alpha]\ndescription = "d"\ntargets = [{ check = "not_slower_than", othr = "tbb" }]\n')
         self.assertIn("[alpha] targets[0]: not_slower_than(other,", msg)
 
     def test_claim_without_its_text(self):
-        msg = self.load(demo='binary = "b"\n[alpha.claim]\nid = "3"\nrows = [{}]\n')
+        msg = self.load(demo='binary = "b"\n[alpha]\ndescription = "d"\n[alpha.claim]\nid = "3"\nrows = [{}]\n')
         self.assertIn("no entry gives claim 3's title", msg)
 
     def test_claim_text_twice(self):
-        claim = '[{w}.claim]\nid = "3"\ntitle = "t"\nlecture = "l"\nshort = "s"\nrows = [{{}}]\n'
+        claim = '[{w}]\ndescription = "d"\n[{w}.claim]\nid = "3"\ntitle = "t"\nlecture = "l"\nshort = "s"\nrows = [{{}}]\n'
         msg = self.load(demo='binary = "b"\n' + claim.format(w="alpha") + claim.format(w="beta"))
         self.assertIn("claim 3's text is also in [alpha.claim]", msg)
 
     def test_workload_in_two_files(self):
-        msg = self.load(one='binary = "b"\n[alpha]\n', two='binary = "c"\n[alpha]\n')
+        msg = self.load(one='binary = "b"\n[alpha]\ndescription = "d"\n', two='binary = "c"\n[alpha]\ndescription = "d"\n')
         self.assertIn("[alpha]: also in", msg)
+
+    def test_workload_without_description(self):
+        msg = self.load(demo='binary = "b"\n[alpha]\ntargets = []\n')
+        self.assertIn("demo.toml: [alpha]: `description` (one line: what the workload computes) is required", msg)
 
     def test_planned_workload_without_claim(self):
         msg = self.load(planned='[alpha]\ndescription = "d"\n')
