@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """The lecture's claims that `scripts/trident bench` measures, and the benchmark rows that feed each one.
 
-Read by benchmarks/report.py.  Standard library only; data, no logic beyond lookups.
+The claims are data in the manifest (benchmarks/manifest/*.toml: a workload's `claim` table, see
+benchmarks/README.md); this module builds CLAIMS from it.  Read by benchmarks/report.py.  Standard
+library only; no logic beyond lookups.
 
 Contract with the benchmarks (Google Benchmark JSON, as written by benchmarks/run-suite.sh, and by
 benchmarks/python_peers.py for the Python rows):
@@ -24,12 +26,18 @@ benchmarks/python_peers.py for the Python rows):
 - A run context (any JSON's "context") with a non-empty `gpu_name` (or `gpu`) means the machine
   has a GPU; without one, missing GPU rows are shown as "no GPU".
 
-Adding a claim's measurement is adding one benchmark whose name matches a comparison below: the
-claim's row then fills in by itself.  A claim none of whose rows ran is shown as "not run" (or
+Adding a claim's measurement is adding one benchmark whose name matches a row of the claim in the
+manifest: the claim's row then fills in by itself.  A claim none of whose rows ran is shown as "not run" (or
 "not built yet" for a claim whose benchmarks do not exist yet), never dropped.
 """
+import os
+import sys
 from dataclasses import dataclass, field
 from typing import Dict, Optional, Tuple
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import workloads as manifest  # noqa: E402  (benchmarks/workloads.py: reads benchmarks/manifest/*.toml)
 
 
 @dataclass(frozen=True)
@@ -69,135 +77,7 @@ class Claim:
     comparisons: Tuple[Comparison, ...]
     built: bool = True                     # False: its benchmarks are not written yet
     description: str = ""                  # the workload as measured (one line, for the section)
-
-
-PYTHON_PEERS = ("python_sequential", "python_threads", "python_processes")
-
-CLAIMS: Tuple[Claim, ...] = (
-    Claim(
-        id="1",
-        title="Data parallelism: 1000 batches on 8 workers",
-        figure=Figure(
-            text="1000 batches x 1 s each: 1000 s sequentially, 1000 / 8 x 1 s = 125 s on 8 workers, 8x faster",
-            short="1000u -> 125u on 8: 8x",
-            sequential_units=1000, parallel_units=125, workers=8, speedup=8.0),
-        comparisons=(
-            Comparison("lecture_batches", peers=("tbb", "omp")),
-        ),
-        description="1000 independent batches of one unit of CPU work each (benchmarks/bench_lecture.cpp)",
-    ),
-    Claim(
-        id="2",
-        title="Task parallelism: the five-stage pipeline",
-        figure=Figure(
-            text="Load -> Clean -> Extract -> Train -> Eval taking 5, 3, 4, 10, 2 minutes: 24 minutes per batch "
-                 "sequentially, about 12 minutes pipelined (2x)",
-            short="5/3/4/10/2: ~2x",
-            sequential_units=24, parallel_units=12, speedup=2.0),
-        comparisons=(
-            Comparison("lecture_pipeline", peers=("tbb", "trident_seq"),
-                       caption="every stage serial in order"),
-            Comparison("lecture_pipeline_train_replicated", peers=("tbb",), sequential_from="lecture_pipeline",
-                       caption="Train replicated: a parallel stage"),
-        ),
-        description="stages of 5, 3, 4, 10 and 2 units of CPU work per batch (benchmarks/bench_pipeline.cpp)",
-    ),
-    Claim(
-        id="3",
-        title="I/O-bound tasks on a thread pool",
-        figure=Figure(
-            text="8 I/O tasks of 2 s each on 4 threads finish in 4 s (2 rounds of 4), against 16 s one after "
-                 "another: 4x",
-            short="8 x 2u on 4: 4u, 4x",
-            sequential_units=16, parallel_units=4, workers=4, speedup=4.0),
-        comparisons=(
-            Comparison("io_tasks", parallel="trident_blocking_pool",
-                       peers=("trident_task_group", "trident_parallel_invoke", "std_async", "tbb_task_group")),
-        ),
-        description="8 tasks each blocking (sleeping) one unit, on a blocking_pool of 4 (benchmarks/bench_tasks.cpp)",
-    ),
-    Claim(
-        id="4",
-        title="CPU-bound loops: threads under the GIL against processes and trident",
-        figure=Figure(
-            text="a tight CPU-bound Python loop (s += sqrt(i) * sin(i)) on a thread pool: only one thread runs at a "
-                 "time under the GIL, so no speedup; processes (one interpreter each) and native threads scale "
-                 "with the cores",
-            short="threads 1x, processes ~cores",
-            speedup=None),
-        comparisons=(
-            Comparison("cpu_bound_loop", peers=PYTHON_PEERS, caption="C++: trident par",
-                       baselines={"python_threads": "python_sequential", "python_processes": "python_sequential"},
-                       figure=Figure(text="native threads: about one speedup per core",
-                                     short="~1x per core")),
-            Comparison("cpu_bound_loop", sequential="python_sequential", parallel="python_threads",
-                       caption="Python thread pool, GIL",
-                       figure=Figure(text="Python threads under the GIL: no speedup", short="Python threads: 1x",
-                                     speedup=1.0)),
-            Comparison("cpu_bound_loop", sequential="python_sequential", parallel="python_processes",
-                       caption="Python process pool",
-                       figure=Figure(text="Python processes: about one speedup per core",
-                                     short="Python procs: ~cores")),
-        ),
-        description="the lecture's loop s += sqrt(i) * sin(i): in C++ (seq_loop, trident_par) and, when python3 "
-                    "is present, the lecture's own Python code (benchmarks/python_peers.py)",
-    ),
-    Claim(
-        id="5",
-        title="Matrix product (GEMM)",
-        figure=Figure(
-            text="a large matrix product at C speed (np.dot) on the CPU, and on the GPU (torch .cuda())",
-            short="CPU vs GPU GEMM"),
-        comparisons=(
-            Comparison("gemm", peers=("tbb", "omp"), gpu=("cublas", "trident_gpu")),
-        ),
-        description="C = A x B on square matrices, cache-blocked (benchmarks/bench_lecture.cpp; the GPU rows, cuBLAS "
-                    "and trident::gpu, in benchmarks/gpu/bench_gpu_lecture.cu); GFLOP/s from the rows' GFLOP/s counter",
-    ),
-    Claim(
-        id="6",
-        title="Data parallelism: Monte Carlo and image processing",
-        figure=Figure(
-            text="Monte Carlo simulations and image/video processing: the same computation on different data, "
-                 "split across workers",
-            short="data-parallel: ~cores"),
-        comparisons=(
-            Comparison("monte_carlo", peers=("tbb", "omp"), gpu=("trident_gpu",), caption="Monte Carlo"),
-            Comparison("image_filter", peers=("tbb", "omp"), gpu=("trident_gpu",), caption="image filter"),
-        ),
-        description="a Monte Carlo estimate of pi and a 3x3 box blur (benchmarks/bench_lecture.cpp; the GPU rows in "
-                    "benchmarks/gpu/bench_gpu_lecture.cu)",
-    ),
-    Claim(
-        id="7a",
-        title="Data-parallel neural-network training",
-        figure=Figure(
-            text="each of 4 GPUs takes a different batch of 32 with the same model; gradients are averaged and "
-                 "the parameters synchronised",
-            short="4 replicas, grads avg"),
-        comparisons=(
-            Comparison("nn_data_parallel", gpu=("trident_gpu",)),
-        ),
-        built=False,
-    ),
-    Claim(
-        id="7b",
-        title="Model parallelism: the micro-batch bubble",
-        figure=Figure(
-            text="a model too large for one device is split layer-wise across devices; micro-batches keep the "
-                 "stages busy except for the pipeline's fill and drain (the bubble)",
-            short="layer split, bubble"),
-        comparisons=(
-            Comparison("model_parallel_bubble", gpu=("trident_gpu",)),
-        ),
-        built=False,
-    ),
-)
-
-
-def workloads():
-    """Every workload name the claims read."""
-    return sorted({c.workload for claim in CLAIMS for c in claim.comparisons})
+    plots: Tuple[str, ...] = ()            # report.py's plots shown in the claim's section
 
 
 def implementations(comparison):
@@ -210,6 +90,54 @@ def implementations(comparison):
             seen.add(n)
             out.append(n)
     return out
+
+
+def _figure(table):
+    return Figure(text=table["lecture"], short=table["short"], sequential_units=table.get("sequential_units"),
+                  parallel_units=table.get("parallel_units"), workers=table.get("workers"),
+                  speedup=table.get("speedup"))
+
+
+def _claim_key(cid):
+    """"2" < "7a" < "10": the number first, then the letters."""
+    digits = len(cid) - len(cid.lstrip("0123456789"))
+    return (int(cid[:digits]) if digits else 0, cid[digits:])
+
+
+def build(manifest_workloads):
+    """The claims of the manifest's workloads (benchmarks/workloads.py), by id; a claim's rows in
+    manifest order.  Its text comes from the one entry that gives `title`."""
+    text, rows, built, plots = {}, {}, {}, {}
+    for w in manifest_workloads:
+        if w.claim is None:
+            continue
+        cid = w.claim["id"]
+        if "title" in w.claim:
+            text[cid] = w.claim
+        built[cid] = built.get(cid, False) or w.built
+        plots.setdefault(cid, [])
+        plots[cid] += [p for p in w.claim.get("plots", ()) if p not in plots[cid]]
+        for r in w.claim["rows"]:
+            rows.setdefault(cid, []).append(Comparison(
+                workload=w.name, sequential=r.get("sequential", "seq_loop"), parallel=r.get("parallel", "trident_par"),
+                peers=tuple(r.get("peers", ())), gpu=tuple(r.get("gpu", ())), caption=r.get("caption", ""),
+                figure=_figure(r["figure"]) if "figure" in r else None, sequential_from=r.get("sequential_from"),
+                baselines=dict(r.get("baselines", {}))))
+    return tuple(Claim(id=cid, title=text[cid]["title"], figure=_figure(text[cid]), comparisons=tuple(rows[cid]),
+                       built=built[cid], description=text[cid].get("measured_here", ""), plots=tuple(plots[cid]))
+                 for cid in sorted(rows, key=_claim_key))
+
+
+CLAIMS: Tuple[Claim, ...] = build(manifest.load())
+
+# The Python peers' rows (benchmarks/python_peers.py), in the order the report shows them.
+PYTHON_PEERS = tuple(dict.fromkeys(i for claim in CLAIMS for c in claim.comparisons for i in implementations(c)
+                                   if i.startswith("python_")))
+
+
+def workloads():
+    """Every workload name the claims read."""
+    return sorted({c.workload for claim in CLAIMS for c in claim.comparisons})
 
 
 if __name__ == "__main__":

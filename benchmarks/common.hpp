@@ -2,7 +2,8 @@
 // Shared by the CPU benchmark binaries: run context, a default minimum time, buffers.
 //
 // Naming: every benchmark is "<workload>/<implementation>[/<n>]"; benchmarks/summarize.py groups
-// by workload and knows each workload's baseline and target.  Implementations:
+// by workload, and each workload has an entry in benchmarks/manifest/<theme>.toml (its description
+// and targets; benchmarks/README.md).  Implementations:
 //   seq_loop     the plain sequential loop or std:: algorithm a user writes first
 //   trident_seq  trident with trident::seq          trident_par  trident with trident::par
 //   tbb          a raw oneTBB loop (default auto_partitioner)   tbb_static  static_partitioner

@@ -38,6 +38,7 @@ import sys
 import time
 
 WORKLOAD = "cpu_bound_loop"
+NAMES = ("python_sequential", "python_threads", "python_processes")  # the ways, "<WORKLOAD>/<name>"
 TASKS = 8                       # the lecture's demo runs 4; 8 make the sequential run about 1.5 s
 LECTURE_ITERATIONS = 2_000_000  # per task, the lecture's run_cpu_simulation(num_tasks=4, workers=4, n=2_000_000)
 
@@ -122,7 +123,13 @@ def main(argv=None):
     size.add_argument("--quick", action="store_true", help="1/40 of the default work, 1 repetition (tests)")
     size.add_argument("--full", action="store_true", help="4 times the default work")
     parser.add_argument("--repetitions", type=int, default=0, help="runs of each way (default 3, --quick 1)")
+    parser.add_argument("--benchmark_list_tests", nargs="?", const="true", default="false",
+                        choices=["true", "false"], help="print the benchmarks' names and exit, as a Google "
+                                                        "Benchmark binary does (benchmarks/check_manifest.py)")
     args = parser.parse_args(argv)
+    if args.benchmark_list_tests == "true":
+        print("\n".join(f"{WORKLOAD}/{name}" for name in NAMES))
+        return 0
 
     cores = usable_cores()
     workers = args.threads if args.threads > 0 else cores
@@ -137,12 +144,12 @@ def main(argv=None):
     py = f"Python {version}, GIL" if gil else f"Python {version}, free-threaded (no GIL)"
     work = f"{tasks} tasks x {n:,} iterations of the lecture's loop s += sqrt(i) * sin(i)"
     ways = [
-        ("python_sequential", run_sequential, 1,
+        (NAMES[0], run_sequential, 1,
          f"{py}: {work}, one after another on the calling thread"),
-        ("python_threads", run_threads, workers,
+        (NAMES[1], run_threads, workers,
          f"{py}: the same {tasks} tasks on ThreadPoolExecutor(max_workers={workers})"
          + ("; one thread at a time runs Python bytecode" if gil else "")),
-        ("python_processes", run_processes, workers,
+        (NAMES[2], run_processes, workers,
          f"{py}: the same {tasks} tasks on ProcessPoolExecutor(max_workers={workers}), "
          f"an interpreter (and GIL) per process"),
     ]

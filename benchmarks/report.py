@@ -5,7 +5,8 @@
 
 Reads every <results-dir>/*.json in Google Benchmark's format (as written by
 benchmarks/run-suite.sh, medians when the run has repetitions, and by benchmarks/python_peers.py),
-matches the rows against the claims in benchmarks/claims.py and
+matches the rows against the lecture's claims (benchmarks/manifest/*.toml, through
+benchmarks/claims.py) and
 
 - prints the claims table (plain text, at most 120 columns wide),
 - writes <results-dir>/report.md: the machine, the claims table (the lecture's figure, the
@@ -64,6 +65,8 @@ PLOTS = {
     "pipeline_utilisation.png": "per-stage utilisation of the five-stage pipeline",
     "claims_measured_vs_ideal.png": "measured against ideal speedup for each claim",
 }
+# A plot's caption where a claim's section shows it (a claim's `plots` in benchmarks/manifest/).
+SECTION_PLOTS = {"pipeline_utilisation.png": "per-stage utilisation"}
 
 
 # ---- loading --------------------------------------------------------------------------------------
@@ -586,9 +589,10 @@ def claim_sections(evals, res, plots_done, has_gpu):
             out.append("")
             out.append(row_table(claim, claim.comparisons, w, res, has_gpu))
             out.append("")
-        if claim.id == "2" and "pipeline_utilisation.png" in plots_done:
-            out.append("![per-stage utilisation](pipeline_utilisation.png)")
-            out.append("")
+        for plot in claim.plots:  # the manifest's claim names the plots its section shows
+            if plot in plots_done:
+                out.append(f"![{SECTION_PLOTS.get(plot, PLOTS[plot])}]({plot})")
+                out.append("")
     return out
 
 
@@ -659,9 +663,12 @@ def plot_speedup_vs_workers(plt, evals, res, cores, path):
 
 
 def pipeline_rows(res):
+    """The rows with util_<stage> counters of the workloads whose claim shows pipeline_utilisation.png."""
+    workloads = {c.workload for claim in registry.CLAIMS if "pipeline_utilisation.png" in claim.plots
+                 for c in claim.comparisons}
     out = []
     for (w, i, a), row in sorted(res.rows.items(), key=lambda x: (x[0][0], impl_order(x[0][1]), x[0][2] or "")):
-        if ok(row) and w.startswith("lecture_pipeline") and any(k.startswith("util_") for k in row["counters"]):
+        if ok(row) and w in workloads and any(k.startswith("util_") for k in row["counters"]):
             out.append((f"{w}/{i}" + (f"/{a}" if a else ""), row))
     return out
 

@@ -5,7 +5,9 @@
 
 Reads every <out-dir>/*.json written by benchmarks/run-suite.sh, prints the summary and writes it
 to <out-dir>/summary.md: per workload, each implementation's time, throughput and speedup over the
-sequential loop, then the issue's targets, each computed from the numbers measured in this run.
+sequential loop, then the targets of benchmarks/manifest/*.toml (benchmarks/targets.py), each
+computed from the numbers measured in this run; the workloads' descriptions and order come from the
+manifest too (benchmarks/README.md).
 
 Benchmark names are "<workload>/<implementation>[/<n>]" (see benchmarks/common.hpp).  With
 repetitions the median is used and the coefficient of variation (cv) is shown.  The header gives
@@ -19,11 +21,12 @@ import json
 import os
 import sys
 
-# "At least as fast as" passes when trident's time is within this fraction of the other's: the
-# run-to-run spread of the medians measured on the 2-core machine (cv column) is of this order.
-NOISE = 0.03
+sys.dont_write_bytecode = True  # no benchmarks/__pycache__ beside the sources
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import targets  # noqa: E402  (benchmarks/targets.py: the check logic)
+import workloads as manifest  # noqa: E402  (benchmarks/workloads.py: reads benchmarks/manifest/*.toml)
+from targets import fmt_time  # noqa: E402,F401  (also used by benchmarks/report.py)
 
-PEERS = ["tbb", "tbb_static", "omp", "std_par"]  # what a user would pick instead of trident par
 UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}
 
 # User counters kept from the JSON (benchmarks/bench_pipeline.cpp): the model a pipeline is compared
@@ -34,38 +37,10 @@ COUNTERS = ["threads", "model_seconds", "lecture_model_seconds", "efficiency", "
 # wall time in units (ceil(tasks / workers) units ideally), the CPU-bound map's time beside them and alone.
 COUNTERS += ["workers", "ideal_units", "wall_units", "map_ms", "map_alone_ms", "map_slowdown"]
 
-DESCRIPTIONS = {
-    "compute_coarse": "s += sqrt(i)*sin(i), 8M iterations as 4 tasks x 2M (compute-bound)",
-    "compute_fine": "s += sqrt(i)*sin(i), 8M iterations as 8000 tasks x 1000 (compute-bound)",
-    "triad": "STREAM triad a[i] = b[i] + s*c[i], 64M floats (bandwidth reference; GB/s counts 12 B/element "
-             "as STREAM does, traffic 16: the store's write-allocate read)",
-    "saxpy": "y = a*x + y, 64M floats (12 B/element, no write-allocate: y is read first)",
-    "read": "hand-vectorised sums of 100M doubles, 8 accumulators in one stream or 4 streams per thread "
-            "(read-bandwidth references)",
-    "sum": "sum of 100M doubles",
-    "scan_double": "inclusive scan of 32M doubles into another array",
-    "scan_int64": "inclusive scan of 32M int64 into another array",
-    "sort_u32": "sort 10M random uint32, default order",
-    "sort_double": "sort 10M random doubles, default order",
-    "sort_double_cmp": "sort 10M random doubles with a lambda comparator (comparison sort)",
-    "stable_sort_double": "stable_sort 10M random doubles with a lambda comparator",
-    "overhead": "per call: x[i] += 1 over n floats",
-    "overhead_int": "per call: for_each_index(par, n, x[i] += 1) over n ints",
-    "lecture_pipeline": "the lecture's Load -> Clean -> Extract -> Train -> Eval, stage costs 5, 3, 4, 10, 2 units "
-                        "of CPU work, every stage serial in order (Train serial)",
-    "lecture_pipeline_train_replicated": "the same pipeline with Train parallel (replicated), the other stages "
-                                         "serial in order",
-    "pipeline_overhead": "per token: source + 4 empty stages (parallel, 3 x serial in order) over int items, "
-                         "all threads, same token bound",
-    "pipeline_overhead_1thread": "per token: the same empty pipeline on one thread (par.threads(1), tbb in a "
-                                 "task_arena(1))",
-    "io_tasks": "the lecture's I/O case: 8 tasks each blocking (sleeping) 1 unit of 20 ms; trident's on a "
-                "blocking_pool of 4 (ideal 2 units), std::async a thread each, tbb::task_group on oneTBB's workers",
-    "io_tasks_beside_map": "the same 8 tasks while the calling thread runs a CPU-bound trident::par map "
-                           "(2^21 x sqrt*sin); map_slowdown = the map's time / its time alone",
-    "invoke": "per call: parallel_invoke of n empty functions (n = 2, 8)",
-}
-ORDER = list(DESCRIPTIONS)
+# Per workload, its one-line description and the order of the sections: from the manifest.
+WORKLOADS = manifest.load()
+DESCRIPTIONS = {w.name: w.description for w in WORKLOADS if w.description}
+ORDER = [w.name for w in WORKLOADS]
 
 
 def read_runs(results_dir, tool):
@@ -202,18 +177,6 @@ def load(out_dir):
     return contexts, results
 
 
-def fmt_time(s):
-    if s is None:
-        return "-"
-    if s < 1e-6:
-        return f"{s * 1e9:.0f} ns"
-    if s < 1e-3:
-        return f"{s * 1e6:.2f} us"
-    if s < 1:
-        return f"{s * 1e3:.2f} ms"
-    return f"{s:.3f} s"
-
-
 def fmt_rate(v, unit):
     if v is None:
         return "-"
@@ -240,112 +203,6 @@ def table(header, rows):
     line = lambda cells: "| " + " | ".join(str(c).ljust(w) for c, w in zip(cells, widths)) + " |"
     sep = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
     return "\n".join([line(header), sep] + [line(r) for r in rows])
-
-
-class Checker:
-    """The issue's targets, each computed from this run's numbers."""
-
-    def __init__(self, results, cores):
-        self.r = results
-        self.cores = cores
-        self.rows = []
-
-    def get(self, w, impl, arg=None):
-        return self.r.get((w, impl, arg))
-
-    def add(self, workload, target, measured, ok):
-        self.rows.append((workload, target, measured, "pass" if ok else "MISS"))
-
-    def missing(self, workload, target, what):
-        self.rows.append((workload, target, f"not measured ({what})", "n/a"))
-
-    def speedup_at_least_cores(self, w, factor, impl="trident_par"):
-        base, t = self.get(w, "seq_loop"), self.get(w, impl)
-        target = f"{impl} speedup >= {factor} x {self.cores} cores = {factor * self.cores:.2f}x"
-        if not base or not t or not self.cores:
-            return self.missing(w, target, "seq_loop/trident_par/cores")
-        s = base["time"] / t["time"]
-        self.add(w, target, f"{s:.2f}x", s >= factor * self.cores)
-
-    def as_fast_as_best_peer(self, w, arg=None):
-        target = f"trident_par at least as fast as the best peer (+{NOISE:.0%} noise)"
-        t = self.get(w, "trident_par", arg)
-        peers = [(p, self.get(w, p, arg)) for p in PEERS if self.get(w, p, arg)]
-        if not t or not peers:
-            return self.missing(w, target, "trident_par or peers")
-        name, best = min(peers, key=lambda x: x[1]["time"])
-        ratio = t["time"] / best["time"]
-        self.add(w, target, f"{fmt_time(t['time'])} vs {name} {fmt_time(best['time'])} ({ratio:.2f}x)",
-                 ratio <= 1 + NOISE)
-
-    def bandwidth_fraction(self, w, metric, ref_w, factor):
-        label = "traffic" if metric == "traffic" else "bytes"
-        target = f"trident_par {label} >= {factor:.0%} of the best {ref_w} (same binary)"
-        t = self.get(w, "trident_par")
-        refs = [(i, m) for (rw, i, a), m in self.r.items() if rw == ref_w and i != "seq_loop" and m.get(metric)]
-        if not t or not t.get(metric) or not refs:
-            return self.missing(w, target, f"{w}/trident_par or {ref_w}")
-        name, best = max(refs, key=lambda x: x[1][metric])
-        frac = t[metric] / best[metric]
-        self.add(w, target, f"{t[metric] / 1e9:.1f} vs {ref_w}/{name} {best[metric] / 1e9:.1f} GB/s ({frac:.0%})",
-                 frac >= factor)
-
-    def speedup_over(self, w, base_impl, factor, impl="trident_par"):
-        target = f"{impl} >= {factor}x over {base_impl}"
-        base, t = self.get(w, base_impl), self.get(w, impl)
-        if not base or not t:
-            return self.missing(w, target, f"{impl}/{base_impl}")
-        s = base["time"] / t["time"]
-        self.add(w, target, f"{s:.1f}x", s >= factor)
-
-    def model_efficiency(self, w, factor, impl="trident_par", peer="tbb"):
-        """The wall time against the model's bound (efficiency counter = model / measured); the peer's
-        efficiency is shown beside it (the same machine's noise applies to both)."""
-        target = f"{impl} efficiency >= {factor:.0%} of the model's bound"
-        t = self.get(w, impl)
-        c = t["counters"] if t else {}
-        if "efficiency" not in c or "model_seconds" not in c:
-            return self.missing(w, target, f"{impl} efficiency")
-        measured = (f"{c['efficiency']:.1%} (model {fmt_time(c['model_seconds'])} on {c.get('threads', 0):.0f} "
-                    f"threads, measured {fmt_time(t['time'])}; speedup {c.get('speedup', 0):.2f}x)")
-        p = self.get(w, peer)
-        if p and "efficiency" in p["counters"]:
-            measured += f"; {peer} {p['counters']['efficiency']:.1%}"
-        self.add(w, target, measured, c["efficiency"] >= factor)
-
-    def counter_ratio_at_most(self, w, counter, other, factor, impl="trident_par", label=None):
-        target = label or f"{impl} {counter} at most {factor:.2f}x {other}'s"
-        t, o = self.get(w, impl), self.get(w, other)
-        if not t or not o or counter not in t["counters"] or counter not in o["counters"]:
-            return self.missing(w, target, f"{impl}/{other} {counter}")
-        a, b = t["counters"][counter], o["counters"][counter]
-        ratio = a / b
-        self.add(w, target, f"{a:.1f} vs {b:.1f} ({ratio:.2f}x)", ratio <= factor)
-
-    def wall_near_ideal(self, w, impl, tolerance):
-        """Blocking tasks: the wall time in units against ceil(tasks / workers) units."""
-        target = f"{impl} wall time within {tolerance:.0%} of the ideal ceil(tasks / workers) units"
-        t = self.get(w, impl)
-        c = t["counters"] if t else {}
-        if "wall_units" not in c or "ideal_units" not in c:
-            return self.missing(w, target, f"{impl} wall_units")
-        self.add(w, target, f"{c['wall_units']:.3f} units vs ideal {c['ideal_units']:.0f} "
-                            f"({c.get('workers', 0):.0f} workers)", c["wall_units"] <= c["ideal_units"] * (1 + tolerance))
-
-    def counter_at_most(self, w, impl, counter, limit, label=None):
-        target = label or f"{impl} {counter} <= {limit}"
-        t = self.get(w, impl)
-        if not t or counter not in t["counters"]:
-            return self.missing(w, target, f"{impl} {counter}")
-        self.add(w, target, f"{t['counters'][counter]:.3f}", t["counters"][counter] <= limit)
-
-    def not_slower_than(self, w, other, impl="trident_par", arg=None, factor=1 + NOISE, label=None):
-        target = label or f"{impl} at least as fast as {other} (+{NOISE:.0%} noise)"
-        t, o = self.get(w, impl, arg), self.get(w, other, arg)
-        if not t or not o:
-            return self.missing(w, target, f"{impl}/{other}")
-        ratio = t["time"] / o["time"]
-        self.add(w, target, f"{fmt_time(t['time'])} vs {fmt_time(o['time'])} ({ratio:.2f}x)", ratio <= factor)
 
 
 def workload_table(w, results):
@@ -474,39 +331,7 @@ def main():
     except ValueError:
         cores = 0
 
-    c = Checker(results, cores)
-    c.speedup_at_least_cores("compute_fine", 0.95)
-    c.as_fast_as_best_peer("compute_fine")
-    c.as_fast_as_best_peer("compute_coarse")
-    c.bandwidth_fraction("saxpy", "traffic", "triad", 0.95)
-    c.as_fast_as_best_peer("saxpy")
-    c.bandwidth_fraction("sum", "bytes", "read", 0.95)
-    c.as_fast_as_best_peer("sum")
-    c.as_fast_as_best_peer("scan_double")
-    c.as_fast_as_best_peer("scan_int64")
-    c.speedup_over("sort_u32", "seq_loop", 5)
-    c.as_fast_as_best_peer("sort_u32")
-    c.as_fast_as_best_peer("sort_double")
-    c.not_slower_than("sort_double_cmp", "tbb")
-    c.not_slower_than("stable_sort_double", "tbb")
-    for overhead in ("overhead", "overhead_int"):  # float and int bodies, the same targets
-        c.not_slower_than(overhead, "seq_loop", arg=1000, factor=1.2,
-                          label="n = 1000: trident_par at most 1.2x seq_loop")
-        c.not_slower_than(overhead, "tbb", arg=1_000_000, factor=1.05,
-                          label="n = 10^6: trident_par within 5% of raw tbb (auto_partitioner)")
-        c.not_slower_than(overhead, "tbb_static", arg=1_000_000, factor=1.05,
-                          label="n = 10^6: trident_par within 5% of raw tbb (static_partitioner)")
-    c.model_efficiency("lecture_pipeline", 0.98)
-    c.model_efficiency("lecture_pipeline_train_replicated", 0.98)
-    c.counter_ratio_at_most("pipeline_overhead", "ns_per_token", "tbb", 1.10,
-                            label="ns per token: trident_par at most 1.10x raw tbb::parallel_pipeline")
-    c.counter_ratio_at_most("pipeline_overhead_1thread", "ns_per_token", "tbb", 1.10,
-                            label="1 thread, ns per token: trident_par at most 1.10x raw tbb")
-    for impl in ("trident_blocking_pool", "trident_task_group", "trident_parallel_invoke"):
-        c.wall_near_ideal("io_tasks", impl, 0.05)
-    c.counter_at_most("io_tasks_beside_map", "trident_blocking_pool", "map_slowdown", 1.10,
-                      label="trident_blocking_pool: the par map beside the sleeping tasks at most 1.10x its time alone")
-    c.rows = [r for r in c.rows if r[3] != "n/a" or any(k[0] == r[0] for k in results)]
+    rows = targets.run(WORKLOADS, results, cores)
 
     out = ["# trident benchmark summary", ""]
     if ctx:
@@ -524,12 +349,12 @@ def main():
         out += load_lines(read_load(out_dir, contexts), ncores, ctx)[0]
     out.append(f"- files: {', '.join(name for name, _ in contexts)}")
     out.append("")
-    out.append("## Targets (from the issue; each a ratio measured in this run)")
+    out.append("## Targets (from benchmarks/manifest/; each a ratio measured in this run)")
     out.append("")
-    if c.rows:
-        out.append(table(["workload", "target", "measured", "result"], c.rows))
-        passed = sum(1 for r in c.rows if r[3] == "pass")
-        missed = sum(1 for r in c.rows if r[3] == "MISS")
+    if rows:
+        out.append(table(["workload", "target", "measured", "result"], rows))
+        passed = sum(1 for r in rows if r[3] == "pass")
+        missed = sum(1 for r in rows if r[3] == "MISS")
         out.append("")
         out.append(f"{passed} met, {missed} missed.")
     out.append("")
