@@ -21,9 +21,12 @@ import os
 import sys
 try:
     import tomllib
-except ImportError:  # Python before 3.11
-    sys.exit(f"benchmarks/workloads.py: reading benchmarks/manifest/*.toml needs Python 3.11 or later (tomllib); "
-             f"this is {sys.version.split()[0]} ({sys.executable})")
+except ImportError:  # Python before 3.11: the tomli package is the same parser, where installed
+    try:
+        import tomli as tomllib
+    except ImportError:
+        sys.exit(f"benchmarks/workloads.py: reading benchmarks/manifest/*.toml needs Python 3.11 or later "
+                 f"(tomllib) or the tomli package; this is {sys.version.split()[0]} ({sys.executable})")
 from dataclasses import dataclass, field
 from typing import Dict, Optional, Tuple
 
