@@ -10,7 +10,8 @@
 // record_event(...) does the same for a span the caller timed itself.
 //
 // Cost when nothing records: one relaxed atomic load per body call (event_scope's constructor)
-// and one branch in its destructor.  While recording: two tick reads, one uncontended atomic
+// and at most one branch in its destructor (the category and device add nothing: they are stored
+// only when recording).  While recording: two tick reads, one uncontended atomic
 // exchange and a vector push per call, into a buffer of the calling thread's own (registered
 // under a mutex on the thread's first event of a recording, never locked per event).
 //

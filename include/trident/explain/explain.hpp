@@ -25,9 +25,10 @@
 /// **What is recorded.**  A body call of an executor (a chunk of for_chunks, a task of for_tasks, a
 /// chunk of reduce, each side of invoke, and the part of a call run inline before it goes parallel)
 /// or a pipeline stage call is one event: {worker, begin, end, label, device, category} (a typed
-/// event, detail/event.hpp: the executors' body calls are host events of category compute; a
-/// recorder may also record transfer, communication and idle events, and events on a device,
-/// which belong to that device's timeline, explanation::devices).  Code of the region outside
+/// event, detail/event.hpp: the executors' body calls are host events of category compute, a
+/// parallel call's span is a parallel_call event; detail::event_scope(label, category, device)
+/// also records transfer, communication and idle events, and events on a device, which belong to
+/// that device's timeline, explanation::devices).  Code of the region outside
 /// any such call (the caller's own work between parallel calls) is not an event: it counts as
 /// serial time.  A task of a task_group is a "task" event, a task submitted to a blocking_pool a
 /// "pool task" event; explain does not know a pool's size: pass it as explain_options::workers.  The recorder is process-wide:
@@ -38,7 +39,8 @@
 /// **Accounting.**  W is the wall time of the region, P the workers (explain_options::workers, by
 /// default the current arena's max_concurrency at the end of the region).  Each worker's busy time
 /// is the union of its host events of category compute, transfer and communication (a nested call
-/// inside a body is not counted twice; idle events and device events are not busy time).  A sweep over all events gives, for
+/// inside a body is not counted twice; idle events and device events are not busy time; the
+/// time per category is explanation::seconds_by_category, per device explanation::devices).  A sweep over all events gives, for
 /// every instant, c = the number of busy workers, and whether the instant lies inside a parallel
 /// call (a fork-join call of the oneTBB executor, recorded as a parallel_call event, or a
 /// run_pipeline on more than one thread), and
