@@ -1,10 +1,17 @@
 #pragma once
 // The process-wide recorder behind trident::explain (explain/explain.hpp): while an explain()
-// region runs, every body call of the executors and every pipeline stage call is recorded as an
-// event {thread, begin ticks, end ticks, label}.
+// region runs, every body call of the executors and every pipeline stage call is recorded as a
+// typed event (detail/event.hpp): {begin ticks, end ticks, label, device, category}, in the
+// buffer of the thread that ran it (its worker ordinal: a recording's events come per worker).
+//
+// Callers: `event_scope event(label)` records the enclosing scope as a host event of the label's
+// default category (compute; parallel_call for label_parallel_call);
+// `event_scope event(label, category, device)` names both (a transfer, a device's kernel, ...);
+// record_event(...) does the same for a span the caller timed itself.
 //
 // Cost when nothing records: one relaxed atomic load per body call (event_scope's constructor)
-// and one branch in its destructor.  While recording: two tick reads, one uncontended atomic
+// and at most one branch in its destructor (the category and device add nothing: they are stored
+// only when recording).  While recording: two tick reads, one uncontended atomic
 // exchange and a vector push per call, into a buffer of the calling thread's own (registered
 // under a mutex on the thread's first event of a recording, never locked per event).
 //
@@ -18,6 +25,7 @@
 // run-queue delay (detail/thread_clock.hpp), taken when the thread registers, at an event's begin
 // or end when the last reading is cpu_sample_ticks old or more, and by the collector at stop().
 
+#include "trident/detail/event.hpp"
 #include "trident/detail/thread_clock.hpp"
 #include "trident/detail/ticks.hpp"
 
@@ -32,26 +40,6 @@
 #include <vector>
 
 namespace trident::detail {
-
-/// One recorded call: begin and end in ticks(), its label (an index into recorder::labels).
-struct recorded_event {
-    std::uint64_t begin = 0;
-    std::uint64_t end = 0;
-    std::uint32_t label = 0;
-};
-
-/// The labels the executors use; stage names are interned after these.
-enum fixed_label : std::uint32_t {
-    label_for_chunks = 0,
-    label_reduce = 1,
-    label_task = 2,
-    label_invoke = 3,
-    label_stage = 4, ///< a pipeline stage whose name was not interned (the run began before recording)
-    /// Not a body call: the span of one parallel call, from the fork to the join, recorded by the
-    /// thread that made the call (the time between is "inside a parallel call").
-    label_parallel_call = 5,
-    label_pool_task = 6, ///< a task on a blocking_pool thread
-};
 
 /// The least ticks() between two CPU readings of a thread (about a millisecond at GHz rates).
 inline constexpr std::uint64_t cpu_sample_ticks = std::uint64_t{1} << 21;
@@ -267,41 +255,77 @@ private:
 };
 
 /// Records the enclosing scope as one event when a region records; otherwise one relaxed load.
+/// `event_scope e(label)`: a host event of default_category(label) (compute for a body call);
+/// `event_scope e(label, category, device)`: a typed one (device: host_device or a CUDA index).
 class event_scope {
 public:
     explicit event_scope(std::uint32_t label) noexcept
     {
         if (recorder::active()) [[unlikely]]
-            start(label);
+            start(label, default_category(label), host_device);
+    }
+    event_scope(std::uint32_t label, event_category category, std::int16_t device = host_device) noexcept
+    {
+        if (recorder::active()) [[unlikely]]
+            start(label, category, device);
     }
     ~event_scope()
     {
         if (buffer_) [[unlikely]]
-            buffer_->push({begin_, ticks(), label_});
+            buffer_->push({begin_, ticks(), label_, device_, category_});
     }
     event_scope(const event_scope&) = delete;
     event_scope& operator=(const event_scope&) = delete;
 
 private:
-    void start(std::uint32_t label) noexcept
+    struct opened {
+        thread_events* buffer;
+        std::uint64_t begin;
+    };
+
+    // The recording path.  open() is static and takes no pointer to the scope, so that the scope's
+    // address never escapes: on the inactive path the compiler keeps buffer_ (null) in a register
+    // and drops the destructor's test (measured: the same code as before typed events).
+    static opened open() noexcept
     {
-        buffer_ = recorder::instance().this_thread();
+        thread_events* b = recorder::instance().this_thread();
+        const std::uint64_t now = ticks();
+        if (b)
+            b->sample_if_due(now);
+        return {b, now};
+    }
+    void start(std::uint32_t label, event_category category, std::int16_t device) noexcept
+    {
+        const opened o = open();
+        buffer_ = o.buffer;
+        begin_ = o.begin;
         label_ = label;
-        begin_ = ticks();
-        if (buffer_)
-            buffer_->sample_if_due(begin_);
+        device_ = device;
+        category_ = category;
     }
 
     thread_events* buffer_ = nullptr;
     std::uint64_t begin_ = 0;
     std::uint32_t label_ = 0;
+    std::int16_t device_ = host_device;
+    event_category category_ = event_category::compute;
 };
 
-/// Records one event that the caller timed itself (the pipeline's stage counters).
+/// Records one host event of default_category(label) that the caller timed itself (the
+/// pipeline's stage counters).
 inline void record_event(std::uint32_t label, std::uint64_t begin, std::uint64_t end) noexcept
 {
     if (thread_events* b = recorder::instance().this_thread())
         b->push({begin, end, label});
+}
+
+/// Records one typed event that the caller timed itself (a transfer, a device's kernel timed by
+/// the host thread that launched it: device is its CUDA index).
+inline void record_event(std::uint32_t label, event_category category, std::int16_t device, std::uint64_t begin,
+                         std::uint64_t end) noexcept
+{
+    if (thread_events* b = recorder::instance().this_thread())
+        b->push({begin, end, label, device, category});
 }
 
 /// Whether a region records (for the pipeline's one-per-run work: interning stage names).

@@ -1,15 +1,24 @@
 #pragma once
 /// \file explain/chrome_trace.hpp
-/// explanation::write_chrome_trace (declared in explain/explain.hpp, which includes this file):
-/// the kept events of an explain region as a Chrome trace, {"traceEvents":[...]}, one complete
-/// ("X") event per event with ts and dur in microseconds from the region's start, tid = worker,
-/// and thread_name / process_name metadata ("M") events.  Open it in https://ui.perfetto.dev or
-/// chrome://tracing.
+/// explanation::write_chrome_trace (declared in explain/explanation.hpp): the kept events of an
+/// explain region as a Chrome trace, {"traceEvents":[...]}, one complete ("X") event per event
+/// with ts and dur in microseconds from the region's start, cat = the event's category
+/// ("compute", "transfer", "communication", "idle", "parallel call"), tid = worker, pid = 1 for
+/// the host and 2 + the device index for a device's events, and thread_name / process_name
+/// metadata ("M") events (one process_name per device with events).  Open it in
+/// https://ui.perfetto.dev or chrome://tracing.  explain/explain.hpp includes this file.
+///
+/// \code
+///   const trident::explanation e = trident::explain([&] { ... });
+///   e.write_chrome_trace("run.json");
+/// \endcode
 ///
 /// **Complexity.**  O(events).  **Exceptions.**  write_chrome_trace(path): std::runtime_error
 /// naming the path when it cannot be opened or written.
 
-#include "trident/explain/explain.hpp"
+#include "trident/detail/event.hpp"
+#include "trident/detail/json_string.hpp"
+#include "trident/explain/explanation.hpp"
 
 #include <fstream>
 #include <iomanip>
@@ -21,32 +30,6 @@
 #include <string_view>
 
 namespace trident {
-namespace detail {
-
-inline void write_json_string(std::ostream& os, std::string_view s)
-{
-    os << '"';
-    for (const char ch : s) {
-        const auto u = static_cast<unsigned char>(ch);
-        switch (ch) {
-        case '"': os << "\\\""; break;
-        case '\\': os << "\\\\"; break;
-        case '\n': os << "\\n"; break;
-        case '\r': os << "\\r"; break;
-        case '\t': os << "\\t"; break;
-        default:
-            if (u < 0x20) {
-                static constexpr char hex[] = "0123456789abcdef";
-                os << "\\u00" << hex[u >> 4] << hex[u & 15];
-            } else {
-                os << ch;
-            }
-        }
-    }
-    os << '"';
-}
-
-} // namespace detail
 
 inline void explanation::write_chrome_trace(std::ostream& os) const
 {
@@ -60,12 +43,16 @@ inline void explanation::write_chrome_trace(std::ostream& os) const
         detail::write_json_string(out, "worker " + std::to_string(w.worker) + (w.worker == 0 ? " (caller)" : ""));
         out << "}}";
     }
+    for (const auto& d : devices)
+        out << ",\n" << R"({"name":"process_name","ph":"M","pid":)" << 2 + d.device << R"(,"tid":0,"args":{"name":"device )"
+            << d.device << "\"}}";
     for (const auto& ev : events) {
         out << ",\n{\"name\":";
         detail::write_json_string(out, ev.label < labels.size() ? std::string_view(labels[ev.label]) : std::string_view("?"));
-        out << ",\"cat\":\"" << (ev.label == detail::label_parallel_call ? "call" : "body") << "\",\"ph\":\"X\",\"ts\":"
-            << ev.begin_seconds * 1e6 << ",\"dur\":" << (ev.end_seconds - ev.begin_seconds) * 1e6
-            << ",\"pid\":1,\"tid\":" << ev.worker << '}';
+        out << ",\"cat\":";
+        detail::write_json_string(out, detail::category_name(ev.category));
+        out << ",\"ph\":\"X\",\"ts\":" << ev.begin_seconds * 1e6 << ",\"dur\":" << (ev.end_seconds - ev.begin_seconds) * 1e6
+            << ",\"pid\":" << (ev.device >= 0 ? 2 + ev.device : 1) << ",\"tid\":" << ev.worker << '}';
     }
     out << "\n],\"displayTimeUnit\":\"ms\"}\n";
     os << out.str();
