@@ -104,7 +104,7 @@
 #include "trident/backend/cuda/check.cuh"
 #include "trident/backend/cuda/device_vector.cuh"
 #include "trident/data/map.hpp"
-#include "trident/detail/dispatch.hpp"
+#include "trident/backend/dispatch.hpp"
 #include "trident/errors.hpp"
 #include "trident/lambda.hpp"
 #include "trident/policy.hpp"
