@@ -29,7 +29,6 @@
 
 namespace trident::detail {
 
-
 /// A counting semaphore for parallel.limit(k), waited on in isolation: a thread waiting for a
 /// place takes no other oneTBB task meanwhile, so it cannot end up holding one place while waiting
 /// for another.
