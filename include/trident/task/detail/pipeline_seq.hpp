@@ -44,7 +44,7 @@ public:
             }
             if (!this->produce(item))
                 break;
-            if (!stages(item, options.stop, std::make_index_sequence<stage_count>{})) {
+            if (!seq_stages(item, options.stop, std::make_index_sequence<stage_count>{})) {
                 cancelled = true;
                 break;
             }
@@ -58,7 +58,7 @@ public:
 
 private:
     template <std::size_t... K>
-    bool stages(slot& item, const std::stop_token& stop, std::index_sequence<K...>)
+    bool seq_stages(slot& item, const std::stop_token& stop, std::index_sequence<K...>)
     {
         // Stops between stages when asked to; the item is dropped.
         return ((stop.stop_requested() ? false : (this->template apply<K>(item), true)) && ...);
