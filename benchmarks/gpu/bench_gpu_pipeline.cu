@@ -34,7 +34,7 @@
 // memory, as In == Out), so the timed region allocates no batch memory.
 
 #include "trident/trident.hpp"
-#include "trident/backend/cuda/gpu_stage.cuh"
+#include "trident/task/gpu_stage.cuh"
 
 #include "gpu_timing.cuh"
 

@@ -19,7 +19,7 @@
 /// | inclusive_scan, exclusive_scan             | data/scan.hpp        |
 /// | sort, stable_sort                          | data/sort.hpp        |
 /// | run_pipeline, source, stage, stage modes   | task/pipeline.hpp    |
-/// | gpu_stage, gpu_map_stage (nvcc only)       | backend/cuda/gpu_stage.cuh |
+/// | gpu_stage, gpu_map_stage (nvcc only)       | task/gpu_stage.cuh   |
 /// | parallel_invoke                            | task/invoke.hpp      |
 /// | task_group                                 | task/task_group.hpp  |
 /// | blocking_pool (threads for blocking work)  | task/blocking_pool.hpp |
@@ -49,5 +49,5 @@
 #include "trident/explain/explain.hpp"
 
 #if defined(__CUDACC__)
-#  include "trident/backend/cuda/gpu_stage.cuh"
+#  include "trident/task/gpu_stage.cuh"
 #endif

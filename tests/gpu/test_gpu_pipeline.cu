@@ -6,7 +6,7 @@
 // Assertions run on the test's thread only: pipeline stages collect, the test compares afterwards.
 
 #include "trident/trident.hpp"
-#include "trident/backend/cuda/gpu_stage.cuh"
+#include "trident/task/gpu_stage.cuh"
 
 #include <catch2/catch.hpp>
 #include <cuda_runtime.h>
