@@ -31,7 +31,7 @@
 #include "trident/explain/cpu_time.hpp"
 #include "trident/explain/explanation.hpp"
 #include "trident/explain/options.hpp"
-#include "trident/task/pipeline.hpp" // recorded_pipeline
+#include "trident/task/detail/pipeline_record.hpp" // recorded_pipeline
 
 #include <algorithm>
 #include <array>

@@ -106,7 +106,7 @@
 #include "trident/explain/explanation.hpp"
 #include "trident/explain/options.hpp"
 #include "trident/explain/report.hpp"
-#include "trident/task/pipeline.hpp" // recorded_pipelines()
+#include "trident/task/detail/pipeline_record.hpp" // recorded_pipelines()
 
 #include <oneapi/tbb/task_arena.h>
 

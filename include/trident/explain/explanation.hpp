@@ -18,7 +18,7 @@
 
 #include "trident/detail/event.hpp"
 #include "trident/explain/cpu_time.hpp"
-#include "trident/task/pipeline.hpp" // pipeline_stats
+#include "trident/task/pipeline_types.hpp" // pipeline_stats
 
 #include <algorithm>
 #include <array>
