@@ -122,7 +122,7 @@ public:
             const context_edges edges;
             static_cast<runner_context*>(edges.context())->queue->run_one();
         });
-        queue_.push(std::move(task), [&] {
+        queue_->push(std::move(task), [&] {
             tsan_release(&*context_);
             arena_->enqueue(std::move(runner));
         });
@@ -137,13 +137,17 @@ public:
         for (;;) {
             arena_->execute([this] { group_->wait(); });
             tsan_acquire(context_edges::join_edge(&*context_));
-            if (queue_.idle())
+            if (queue_->idle())
                 return;
             std::this_thread::yield();
         }
     }
 
-    void cancel() noexcept { queue_.drop_queued(); }
+    void cancel() noexcept
+    {
+        if (queue_)
+            queue_->drop_queued();
+    }
 
     /// The oneTBB backend's for_tasks: one parallel loop of count tasks, each isolated, in the
     /// policy's arena; in order on the caller where that arena has one thread.
@@ -167,7 +171,8 @@ private:
                 cores_->execute([this] { arena_.emplace(tbb::task_arena::attach{}); });
             else
                 arena_.emplace(tbb::task_arena::attach{});
-            context_.emplace(&queue_);
+            queue_.emplace();
+            context_.emplace(&*queue_);
             group_.emplace(*context_);
         });
     }
@@ -176,7 +181,7 @@ private:
     std::once_flag prepared_;
     std::shared_ptr<cpu_cores> cores_; // held for the executor's life: see detail::arena_for()
     int concurrency_ = 0;
-    pending_tasks queue_;
+    std::optional<pending_tasks> queue_; // made by prepare() (a fork-join call never needs it)
     std::optional<tbb::task_arena> arena_;
     std::optional<runner_context> context_;
     std::optional<tbb::task_group> group_;
