@@ -8,6 +8,7 @@
 
 #include <condition_variable>
 #include <cstddef>
+#include <cstdint>
 #include <deque>
 #include <mutex>
 #include <utility>
@@ -16,21 +17,37 @@ namespace trident::detail {
 
 class pending_tasks {
 public:
-    /// Queues `task`, then calls `hand_off()` (which sends one "run one" request) under the lock,
-    /// so that the request cannot find the queue without the task.  When either throws, the task is
-    /// taken back out (destroyed without running) and the exception propagates.
-    template <class HandOff>
-    void push(unique_task task, HandOff&& hand_off)
+    /// Queues `task`; returns its ticket (for withdraw()).  The caller then sends one "run one"
+    /// request, outside this queue's lock (a woken thread would otherwise wait for it).
+    std::uint64_t push(unique_task task)
     {
         std::lock_guard lock(mutex_);
-        queue_.push_back(std::move(task));
-        try {
-            hand_off();
-        } catch (...) {
-            queue_.pop_back();
-            throw;
-        }
+        const std::uint64_t ticket = next_ticket_++;
+        queue_.push_back(entry{ticket, std::move(task)});
         ++unfinished_;
+        return ticket;
+    }
+
+    /// After the request for the task of `ticket` could not be sent: takes that task back out
+    /// (destroyed without running) and returns true, or returns false when a request (one whose own
+    /// task had been taken by a waiting thread or dropped) has already taken it: then every task
+    /// still queued has its request, and nothing is to be undone.
+    bool withdraw(std::uint64_t ticket) noexcept
+    {
+        unique_task back;
+        {
+            std::lock_guard lock(mutex_);
+            auto it = queue_.begin();
+            while (it != queue_.end() && it->ticket != ticket)
+                ++it;
+            if (it == queue_.end())
+                return false;
+            back = std::move(it->task);
+            queue_.erase(it);
+        }
+        back = {};
+        finished(1);
+        return true;
     }
 
     /// Runs the oldest queued task on the calling thread; false when none was queued.  The task
@@ -42,7 +59,7 @@ public:
             std::lock_guard lock(mutex_);
             if (queue_.empty())
                 return false;
-            task = std::move(queue_.front());
+            task = std::move(queue_.front().task);
             queue_.pop_front();
         }
         task(); // never throws: the task primitives catch inside their tasks
@@ -54,7 +71,7 @@ public:
     /// Destroys the queued tasks without running them; they count as finished once destroyed.
     void drop_queued() noexcept
     {
-        std::deque<unique_task> dropped;
+        std::deque<entry> dropped;
         {
             std::lock_guard lock(mutex_);
             dropped.swap(queue_);
@@ -80,6 +97,11 @@ public:
     }
 
 private:
+    struct entry {
+        std::uint64_t ticket;
+        unique_task task;
+    };
+
     void finished(std::size_t n) noexcept
     {
         bool idle;
@@ -94,7 +116,8 @@ private:
 
     std::mutex mutex_;
     std::condition_variable idle_;
-    std::deque<unique_task> queue_;
+    std::deque<entry> queue_;
+    std::uint64_t next_ticket_ = 0;
     std::size_t unfinished_ = 0; // queued or running
 };
 

@@ -23,6 +23,7 @@
 #include <oneapi/tbb/task_group.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -122,10 +123,14 @@ public:
             const context_edges edges;
             static_cast<runner_context*>(edges.context())->queue->run_one();
         });
-        queue_->push(std::move(task), [&] {
+        const std::uint64_t ticket = queue_->push(std::move(task));
+        try {
             tsan_release(&*context_);
             arena_->enqueue(std::move(runner));
-        });
+        } catch (...) {
+            if (queue_->withdraw(ticket))
+                throw;
+        }
     }
 
     /// Joins the arena (running its tasks meanwhile) until every runner has ended, and again while

@@ -14,6 +14,7 @@
 #include "trident/task/task_executor.hpp"
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <utility>
 
@@ -35,7 +36,13 @@ public:
     void submit(unique_task task)
     {
         unique_task request([queue = pending_]() noexcept { queue->run_one(); });
-        pending_->push(std::move(task), [&] { blocking_pool_access::post(*pool_, std::move(request)); });
+        const std::uint64_t ticket = pending_->push(std::move(task));
+        try {
+            blocking_pool_access::post(*pool_, std::move(request));
+        } catch (...) {
+            if (pending_->withdraw(ticket))
+                throw;
+        }
     }
 
     /// On one of the pool's threads, first runs the queued tasks itself.
