@@ -19,6 +19,13 @@
 /// | `cancel()`               | destroys, without calling them, the submitted tasks not started yet (each counts as finished once destroyed); tasks running go on |
 /// | `for_tasks(n, task)`     | `task(k)` for every k in [0, n), each its own task (one `label_task` event each), returning once every started call has returned; the first exception reaches the caller and the calls not started by then never start |
 ///
+/// An executor is made per use (one group, one parallel_invoke call) and is neither copied nor
+/// moved; it outlives what was submitted to it (the primitives wait() before it goes).  Explain
+/// events: for_tasks records each call; a submitted task records its own (a group's task does,
+/// through detail::fulfil).  The primitives do not ask `concurrency()` (the one-thread rule is
+/// arena_tasks's submit); it is in the contract, as ParlayLib's num_workers is in its scheduler's,
+/// for code that sizes work by it (the tests check it).
+///
 /// `for_tasks` is the fork-join a backend may do better than n submits and a wait (the arena runs
 /// oneTBB's parallel loop, as the data algorithms' `for_tasks` does); `for_tasks_by_submit` below
 /// is that fork-join over the other members, for executors without a better one.
