@@ -46,11 +46,16 @@
 /// benchmarks/bench_tasks.cpp for the cost against `tbb::parallel_invoke`); on a pool one task
 /// hand-off per function (a thread wake-up each).
 
-#include "trident/backend/tbb/executor.hpp"
-#include "trident/detail/recorder.hpp"
+///
+/// Implementation: written once over the task executor of `where` (task/task_executor.hpp): one
+/// `for_tasks` call of n tasks, the k-th calling fk.
+
 #include "trident/policy.hpp"
+#include "trident/task/arena_tasks.hpp"
 #include "trident/task/blocking_pool.hpp"
-#include "trident/task/task_group.hpp"
+#include "trident/task/pool_tasks.hpp"
+#include "trident/task/seq_tasks.hpp"
+#include "trident/task/task_executor.hpp"
 
 #include <cstddef>
 #include <cstdlib>
@@ -114,6 +119,11 @@ inline constexpr bool is_invoke_place_v =
     std::is_same_v<std::remove_cvref_t<Where>, seq_policy> || std::is_same_v<std::remove_cvref_t<Where>, par_policy> ||
     (std::is_same_v<std::remove_cvref_t<Where>, blocking_pool> && !std::is_const_v<std::remove_reference_t<Where>>);
 
+/// The task executor of parallel_invoke's place (a prvalue: arena_tasks is not movable).
+inline seq_tasks invoke_executor(seq_policy) { return {}; }
+inline arena_tasks invoke_executor(const par_policy& policy) { return arena_tasks(policy); }
+inline pool_tasks invoke_executor(blocking_pool& pool) { return pool_tasks(pool); }
+
 template <class... Fs>
 class invoke_call {
 public:
@@ -121,26 +131,12 @@ public:
 
     explicit invoke_call(Fs&&... fs) : fns_(std::forward<Fs>(fs)...) {}
 
-    result on(seq_policy)
+    /// Calls every function through `exec.for_tasks` and returns their results.
+    template <class Exec>
+    result on(Exec& exec)
     {
-        in_order(std::index_sequence_for<Fs...>{});
-        return collect(std::index_sequence_for<Fs...>{});
-    }
-
-    result on(const par_policy& policy)
-    {
-        // One oneTBB task per function (the executor's for_tasks: in the policy's arena, each task
-        // isolated, TSan's edges marked; in order on the caller where the arena has one thread).
-        const tbb_executor exec(policy);
+        static_assert(check_task_executor<Exec>());
         exec.for_tasks(sizeof...(Fs), [this](std::size_t k) { call_at(k, std::index_sequence_for<Fs...>{}); });
-        return collect(std::index_sequence_for<Fs...>{});
-    }
-
-    result on(blocking_pool& pool)
-    {
-        task_group group(pool);
-        submit_all(group, std::index_sequence_for<Fs...>{});
-        group.wait();
         return collect(std::index_sequence_for<Fs...>{});
     }
 
@@ -153,29 +149,9 @@ private:
     }
 
     template <std::size_t... I>
-    void in_order(std::index_sequence<I...>)
-    {
-        (call_recorded<I>(), ...);
-    }
-
-    // call<I>() as one task event for trident::explain (the par path records in for_tasks).
-    template <std::size_t I>
-    void call_recorded()
-    {
-        const event_scope event(label_task);
-        call<I>();
-    }
-
-    template <std::size_t... I>
     void call_at(std::size_t k, std::index_sequence<I...>)
     {
         static_cast<void>(((k == I ? (call<I>(), true) : false) || ...));
-    }
-
-    template <std::size_t... I>
-    void submit_all(task_group& group, std::index_sequence<I...>)
-    {
-        (static_cast<void>(group.run([this] { call<I>(); })), ...);
     }
 
     template <std::size_t... I>
@@ -203,7 +179,8 @@ std::tuple<detail::invoke_value_t<Fs>...> parallel_invoke(Where&& where, Fs&&...
     static_assert((std::is_invocable_v<Fs> && ...),
                   "trident::parallel_invoke: every argument after the first must be callable with no arguments");
     if constexpr (detail::is_invoke_place_v<Where> && sizeof...(Fs) >= 1 && (std::is_invocable_v<Fs> && ...)) {
-        return detail::invoke_call<Fs...>(std::forward<Fs>(fs)...).on(where);
+        auto exec = detail::invoke_executor(where);
+        return detail::invoke_call<Fs...>(std::forward<Fs>(fs)...).on(exec);
     } else {
         std::abort(); // unreachable: a static_assert above failed
     }
