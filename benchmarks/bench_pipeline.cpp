@@ -272,7 +272,7 @@ void lecture_trident_par(benchmark::State& state)
 {
     lecture_benchmark(state, all_threads(), Replicated ? train_replicated : train_serial, !Replicated,
                       [](std::uint64_t& sum) {
-                          const trident::stage_mode train = Replicated ? trident::parallel : trident::serial_in_order;
+                          const trident::stage_mode train = Replicated ? trident::parallel_out_of_order : trident::serial_in_order;
                           return maybe_stats(run_trident(trident::par, train, sum));
                       });
 }
@@ -306,7 +306,7 @@ std::uint64_t overhead_trident(const trident::par_policy& policy, std::size_t ma
                 return std::nullopt;
             return next++;
         }),
-        trident::stage("parallel", trident::parallel, [](int x) { return x; }),
+        trident::stage("parallel", trident::parallel_out_of_order, [](int x) { return x; }),
         trident::stage("serial 1", trident::serial_in_order, [](int x) { return x; }),
         trident::stage("serial 2", trident::serial_in_order, [](int x) { return x; }),
         trident::stage("sink", trident::serial_in_order, [&sum](int x) { sum += static_cast<std::uint64_t>(x); }));

@@ -287,8 +287,8 @@ run_result run(const Policy& policy, std::size_t batches, const feature_batch& h
                 return std::nullopt;
             return load(next++);
         }),
-        trident::stage("clean", trident::parallel, clean),
-        trident::stage("extract", trident::parallel, extract),
+        trident::stage("clean", trident::parallel_out_of_order, clean),
+        trident::stage("extract", trident::parallel_out_of_order, extract),
         trident::stage("train", trident::serial_in_order,
                        [&current](const feature_batch& b) {
                            const double loss = sgd(current, b);

@@ -4,7 +4,7 @@
 Layers, lowest first (a header may include headers of its own layer or of lower ones, never of a
 higher one, and the graph has no cycle):
 
-  0 core     detail/*, version, errors, lambda, hints, policy, cpu_cores: vocabulary and helpers
+  0 core     detail/*, version, errors, lambda, hints, policy, thread_arena: vocabulary and helpers
   1 backend  backend/*: the executor contract, the executors (seq, oneTBB, CUDA), dispatch
   2 prims    data/*, task/*: the primitives, written over the backends
   3 explain  explain/*: the analysis of what the primitives recorded

@@ -27,7 +27,7 @@ int main(int argc, char** argv)
                         return std::nullopt;
                     return next++;
                 }),
-                trident::stage("say \"hi\"\\ \t\x01 \xc3\xa9", trident::parallel, [](int x) { return x + 1; }),
+                trident::stage("say \"hi\"\\ \t\x01 \xc3\xa9", trident::parallel_out_of_order, [](int x) { return x + 1; }),
                 trident::stage("sink", trident::serial_in_order, [](int) {}));
             trident::for_each(trident::par, data, [](int& x) { x *= 2; });
             trident::parallel_invoke(trident::par, [] {}, [] {});

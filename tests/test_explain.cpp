@@ -230,7 +230,7 @@ TEST_CASE("explain accounting: a pipeline bound by a serial stage", "[explain]")
     stats.stages.resize(3);
     stats.stages[0] = {"source", trident::serial_in_order, 10, 0.0, 1, 0.0};
     stats.stages[1] = {"train", trident::serial_in_order, 10, 0.9, 1, 0.9};
-    stats.stages[2] = {"light", trident::parallel, 10, 0.1, 2, 0.05};
+    stats.stages[2] = {"light", trident::parallel_out_of_order, 10, 0.1, 2, 0.05};
     r.pipelines.push_back({stats, r.begin_ticks, r.end_ticks});
     const trident::explanation e = trident::detail::analyse(r, on(2));
     CHECK(e.losses.pipeline == Approx(1.0)); // 1 x 0.8 (one busy) + 2 x 0.1 (none busy)
@@ -533,7 +533,7 @@ TEST_CASE("explain: a pipeline with a heavy serial stage names the stage", "[exp
                     std::this_thread::sleep_for(std::chrono::milliseconds(4));
                     return x;
                 }),
-                trident::stage("light", trident::parallel, [](int) { std::this_thread::sleep_for(std::chrono::microseconds(400)); }));
+                trident::stage("light", trident::parallel_out_of_order, [](int) { std::this_thread::sleep_for(std::chrono::microseconds(400)); }));
         },
         on(2));
     INFO(e);

@@ -156,7 +156,7 @@ TEST_CASE("serial in-order stages see the items in source order", "[pipeline][cp
                                    seen_in_order.push_back(x);
                                    return x;
                                }),
-                trident::stage("square", trident::parallel,
+                trident::stage("square", trident::parallel_out_of_order,
                                [](int x) {
                                    spin_for(std::chrono::microseconds((x * 7919) % 50)); // uneven work
                                    return static_cast<long long>(x) * x;
@@ -185,7 +185,7 @@ TEST_CASE("out-of-order and parallel stages see every item exactly once", "[pipe
         std::vector<int> hits(n, 0);
         std::atomic<int> parallel_calls{0};
         trident::run_pipeline(policy, trident::pipeline_options{.max_tokens = 5}, trident::source(count_to(n)),
-                              trident::stage(trident::parallel,
+                              trident::stage(trident::parallel_out_of_order,
                                              [&](int x) {
                                                  ++parallel_calls;
                                                  spin_for(std::chrono::microseconds(x % 3 == 0 ? 40 : 1));
@@ -215,7 +215,7 @@ TEST_CASE("items alive at once never exceed max_tokens", "[pipeline][cpu]")
                     }
                     return i++;
                 }),
-                trident::stage(trident::parallel,
+                trident::stage(trident::parallel_out_of_order,
                                [](int x) {
                                    spin_for(std::chrono::microseconds(20));
                                    return x;
@@ -248,7 +248,7 @@ TEST_CASE("memory follows the items alive, not the token bound", "[pipeline][cpu
         std::vector<int> seen;
         const auto stats = trident::run_pipeline(
             policy, trident::pipeline_options{.max_tokens = tokens}, trident::source(count_to(3)),
-            trident::stage(trident::parallel, [](int x) { return std::to_string(x); }),
+            trident::stage(trident::parallel_out_of_order, [](int x) { return std::to_string(x); }),
             trident::stage(trident::serial_in_order, [&](std::string x) {
                 seen.push_back(std::stoi(x));
                 peak_resident = std::max(peak_resident, resident_bytes());
@@ -347,7 +347,7 @@ TEST_CASE("an exception from any stage stops the source, drops the items in flig
                                        maybe_throw(1, t.value);
                                        return t;
                                    }),
-                    trident::stage(trident::parallel,
+                    trident::stage(trident::parallel_out_of_order,
                                    [&](tracked t) {
                                        maybe_throw(2, t.value);
                                        spin_for(std::chrono::microseconds(5));
@@ -401,7 +401,7 @@ TEST_CASE("once a stage's exception has left it, the source is not called again"
                     spin_for(source_time);
                     return i++;
                 }),
-                trident::stage(trident::parallel,
+                trident::stage(trident::parallel_out_of_order,
                                [&](int x) {
                                    if (x == fail_at) {
                                        struct number_the_throw {
@@ -452,7 +452,7 @@ TEST_CASE("a stop token stops a run cleanly", "[pipeline][cpu][cancel]")
         const auto stats = trident::run_pipeline(
             policy, trident::pipeline_options{.max_tokens = 4, .stop = stop.get_token()},
             trident::source([i = 0]() mutable -> std::optional<tracked> { return tracked(i++); }), // endless
-            trident::stage(trident::parallel,
+            trident::stage(trident::parallel_out_of_order,
                            [](tracked t) {
                                spin_for(std::chrono::microseconds(5));
                                return t;
@@ -501,7 +501,7 @@ TEST_CASE("serial stages may keep state; a parallel stage with a mutable functio
 
         REQUIRE_THROWS_WITH(
             trident::run_pipeline(policy, trident::source(count_to(10)),
-                                  trident::stage("accumulate", trident::parallel, [n = 0](int x) mutable { return n += x; }),
+                                  trident::stage("accumulate", trident::parallel_out_of_order, [n = 0](int x) mutable { return n += x; }),
                                   trident::stage(trident::serial_in_order, [](int) {})),
             Catch::Matchers::Contains("stage 1 ('accumulate') is parallel") && Catch::Matchers::Contains("const"));
     });
@@ -516,7 +516,7 @@ TEST_CASE("move-only items flow through every stage", "[pipeline][cpu]")
                                       return std::nullopt;
                                   return std::make_unique<int>(i++);
                               }),
-                              trident::stage(trident::parallel,
+                              trident::stage(trident::parallel_out_of_order,
                                              [](std::unique_ptr<int> p) {
                                                  *p *= 2;
                                                  return p;
@@ -541,7 +541,7 @@ TEST_CASE("trident::seq runs the pipeline on the calling thread, one item at a t
                               note("s" + std::to_string(i));
                               return i++;
                           }),
-                          trident::stage(trident::parallel,
+                          trident::stage(trident::parallel_out_of_order,
                                          [&](int x) {
                                              note("a" + std::to_string(x));
                                              return x;
@@ -558,7 +558,7 @@ TEST_CASE("statistics: items, busy time, utilisation and the bounding stage", "[
     trident_test::for_each_cpu_policy([&](const auto& policy) {
         const auto stats = trident::run_pipeline(
             policy, trident::source("load", count_to(n)),
-            trident::stage("light", trident::parallel, [](int x) { return x; }),
+            trident::stage("light", trident::parallel_out_of_order, [](int x) { return x; }),
             trident::stage("heavy", trident::serial_in_order,
                            [](int x) {
                                spin_for(microseconds(1000));
@@ -599,7 +599,7 @@ TEST_CASE("statistics: items, busy time, utilisation and the bounding stage", "[
 TEST_CASE("unnamed stages are numbered in the statistics", "[pipeline][cpu][stats]")
 {
     const auto stats = trident::run_pipeline(trident::par, trident::source(count_to(3)),
-                                             trident::stage(trident::parallel.limit(2), [](int x) { return x; }),
+                                             trident::stage(trident::parallel_out_of_order.limit(2), [](int x) { return x; }),
                                              trident::stage(trident::serial_in_order, [](int) {}));
     REQUIRE(stats.stages[0].name == "source");
     REQUIRE(stats.stages[1].name == "stage 1");
@@ -620,7 +620,7 @@ TEST_CASE("a parallel stage's limit is never exceeded, and is reached", "[pipeli
         rendezvous meet(limit);
         trident::run_pipeline(trident::par.threads(8), trident::pipeline_options{.max_tokens = 16},
                               trident::source(count_to(120)),
-                              trident::stage("train", trident::parallel.limit(limit),
+                              trident::stage("train", trident::parallel_out_of_order.limit(limit),
                                              [&](int x) {
                                                  const int now = ++inside;
                                                  int seen = peak.load();
@@ -638,6 +638,6 @@ TEST_CASE("a parallel stage's limit is never exceeded, and is reached", "[pipeli
         REQUIRE(peak.load() <= limit);
         REQUIRE(peak.load() == limit);
     }
-    REQUIRE_THROWS_WITH(trident::parallel.limit(0), Catch::Matchers::Contains("got 0"));
+    REQUIRE_THROWS_WITH(trident::parallel_out_of_order.limit(0), Catch::Matchers::Contains("got 0"));
     REQUIRE_THROWS_AS(trident::serial_in_order.limit(2), std::invalid_argument);
 }

@@ -1,5 +1,5 @@
 // Task parallelism: trident::blocking_pool, trident::task_group and trident::parallel_invoke under
-// seq, par (threads 1/2/3/8, cpu_cores) and blocking pools.
+// seq, par (threads 1/2/3/8, thread_arena) and blocking pools.
 //
 // Overlap is proven with events, never with the wall clock: tasks that meet at a rendezvous only
 // all get through when they run at once; the lecture's "8 tasks of 2 s on 4 workers take 4 s" is
@@ -135,7 +135,7 @@ void for_each_place(Body&& body)
     run("par", trident::par, tbb::this_task_arena::max_concurrency() == 1);
     for (int t : {1, 2, 3, 8})
         run("par.threads(" + std::to_string(t) + ")", trident::par.threads(t), t == 1);
-    run("par.on(cpu_cores(2))", trident::par.on(test_cores()), false);
+    run("par.on(thread_arena(2))", trident::par.on(test_cores()), false);
     {
         trident::blocking_pool one(1);
         run("blocking_pool(1)", one, true);
@@ -865,7 +865,7 @@ TEST_CASE("parallel_invoke: the functions run at once", "[tasks][invoke][cpu]")
 
 TEST_CASE("parallel_invoke: one thread under par, nested calls, nothing deadlocks", "[tasks][invoke][cpu]")
 {
-    trident::cpu_cores one(1);
+    trident::thread_arena one(1);
     for (const auto& policy : {trident::par.threads(1), trident::par.on(one), trident::par}) {
         std::vector<long long> v(100000);
         std::iota(v.begin(), v.end(), 0LL);

@@ -23,7 +23,7 @@
 ///
 /// Without `threads(n)` or `on(cores)`, a `par` call runs in the current oneTBB arena; outside any
 /// arena on `trident::default_concurrency()` threads, which follow the affinity mask and the
-/// container's CPU quota (see cpu_cores.hpp).
+/// container's CPU quota (see thread_arena.hpp).
 ///
 /// `trident::gpu` is usable only in translation units compiled by nvcc; elsewhere naming it in an
 /// algorithm call is a compile-time error that says so.  `trident::automatic` compiled without nvcc
@@ -38,7 +38,7 @@ struct CUstream_st; // CUDA's stream handle type (cudaStream_t is CUstream_st*);
 
 namespace trident {
 
-class cpu_cores;
+class thread_arena;
 
 /// Run on the calling thread, in order.  The reference every other policy is tested against.
 struct seq_policy {};
@@ -78,9 +78,9 @@ public:
         return p;
     }
 
-    /// Run on a group of cores the caller owns (see cpu_cores.hpp).  The group must outlive
+    /// Run on a group of cores the caller owns (see thread_arena.hpp).  The group must outlive
     /// every call made with this policy.  Overrides `threads(n)`.
-    [[nodiscard]] constexpr par_policy on(cpu_cores& cores) const
+    [[nodiscard]] constexpr par_policy on(thread_arena& cores) const
     {
         par_policy p = *this;
         p.cores_ = &cores;
@@ -92,12 +92,12 @@ public:
     /// The grain, or 0 when it is chosen per call.
     [[nodiscard]] constexpr std::size_t grain_size() const noexcept { return grain_; }
     /// The core group, or nullptr.
-    [[nodiscard]] constexpr cpu_cores* cores() const noexcept { return cores_; }
+    [[nodiscard]] constexpr thread_arena* cores() const noexcept { return cores_; }
 
 private:
     int threads_ = 0;
     std::size_t grain_ = 0;
-    cpu_cores* cores_ = nullptr;
+    thread_arena* cores_ = nullptr;
 };
 
 /// Run on one CUDA device.  Only in translation units compiled by nvcc (with --extended-lambda).
@@ -154,7 +154,7 @@ public:
 
     [[nodiscard]] constexpr automatic_policy threads(int n) const { return with(cpu_.threads(n), gpu_); }
     [[nodiscard]] constexpr automatic_policy grain(long long g) const { return with(cpu_.grain(g), gpu_); }
-    [[nodiscard]] constexpr automatic_policy on(cpu_cores& cores) const { return with(cpu_.on(cores), gpu_); }
+    [[nodiscard]] constexpr automatic_policy on(thread_arena& cores) const { return with(cpu_.on(cores), gpu_); }
     [[nodiscard]] constexpr automatic_policy device(int i) const { return with(cpu_, gpu_.device(i)); }
     [[nodiscard]] constexpr automatic_policy stream(CUstream_st* s) const { return with(cpu_, gpu_.stream(s)); }
 

@@ -12,7 +12,7 @@
 /// | primitive                                  | header               |
 /// |--------------------------------------------|----------------------|
 /// | seq, par, gpu, automatic and their options | policy.hpp           |
-/// | cpu_cores, default_concurrency, max_threads | cpu_cores.hpp       |
+/// | thread_arena, default_concurrency, max_threads | thread_arena.hpp       |
 /// | for_each, for_each_index                   | data/for_each.hpp    |
 /// | map                                        | data/map.hpp         |
 /// | reduce, map_reduce                         | data/reduce.hpp      |
@@ -30,7 +30,7 @@
 
 #include "trident/version.hpp"
 
-#include "trident/cpu_cores.hpp"
+#include "trident/thread_arena.hpp"
 #include "trident/errors.hpp"
 #include "trident/lambda.hpp"
 #include "trident/policy.hpp"

@@ -10,9 +10,9 @@
 namespace trident_test {
 
 /// A group of two cores shared by the tests that run with par.on(cores).
-inline trident::cpu_cores& test_cores()
+inline trident::thread_arena& test_cores()
 {
-    static trident::cpu_cores cores(2);
+    static trident::thread_arena cores(2);
     return cores;
 }
 
@@ -32,7 +32,7 @@ void for_each_cpu_policy(Body&& body)
     run("par.grain(1)", trident::par.grain(1));
     run("par.grain(1000)", trident::par.grain(1000));
     run("automatic", trident::automatic);
-    run("par.on(cpu_cores(2))", trident::par.on(test_cores()));
+    run("par.on(thread_arena(2))", trident::par.on(test_cores()));
 }
 
 } // namespace trident_test

@@ -24,7 +24,7 @@ int main()
                                   return std::nullopt;
                               return i++;
                           }),
-                          trident::stage(trident::parallel, [](int x) { return std::to_string(x); }),
+                          trident::stage(trident::parallel_out_of_order, [](int x) { return std::to_string(x); }),
                           trident::stage(trident::serial_in_order, [](const std::string&) {}));
     auto [a, b] = trident::parallel_invoke(trident::par, [] { return 1; }, [] { return 2; });
     std::list<int> l(10, 1);

@@ -12,6 +12,6 @@ int main()
                                   return std::nullopt;
                               return i++;
                           }),
-                          trident::stage(trident::parallel, [](int x) { return std::to_string(x); }),
+                          trident::stage(trident::parallel_out_of_order, [](int x) { return std::to_string(x); }),
                           trident::stage(trident::serial_in_order, [](int) {}));
 }

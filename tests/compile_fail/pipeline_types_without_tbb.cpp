@@ -13,7 +13,7 @@
 int main()
 {
     const auto load = trident::source("load", []() -> std::optional<int> { return std::nullopt; });
-    const auto train = trident::stage("train", trident::parallel.limit(3), [](int) {});
+    const auto train = trident::stage("train", trident::parallel_out_of_order.limit(3), [](int) {});
     trident::pipeline_stats stats;
     stats.stages.resize(2);
     stats.stages[0].name = load.name;

@@ -97,7 +97,7 @@ std::vector<std::vector<double>> run_map_pipeline(const Policy& policy, int lane
                             const std::size_t k = next++;
                             return make_batch(k, sizes[k]);
                         }),
-        trident::stage("halve", trident::parallel, [](const std::vector<std::int32_t>& b) { return halve(b); }),
+        trident::stage("halve", trident::parallel_out_of_order, [](const std::vector<std::int32_t>& b) { return halve(b); }),
         trident::gpu_map_stage<float>(
             "gpu", trident::gpu, TRIDENT_LAMBDA(float x) { return static_cast<double>(x) * 3.0 + 0.25; }, lanes),
         trident::stage("collect", trident::serial_in_order,
@@ -202,7 +202,7 @@ TEST_CASE("gpu pipeline: gpu_map_stage matches the CPU under par and seq with 1,
             require_batches(run_map_pipeline(trident::par, lanes, mixed_sizes, &stats), mixed_sizes);
             REQUIRE(stats.stages.size() == 4);
             REQUIRE(stats.stages[2].name == "gpu");
-            REQUIRE(stats.stages[2].mode == trident::parallel.limit(lanes));
+            REQUIRE(stats.stages[2].mode == trident::parallel_out_of_order.limit(lanes));
             REQUIRE(stats.stages[2].items == mixed_sizes.size());
         }
         {
@@ -241,7 +241,7 @@ TEST_CASE("gpu pipeline: the general kernel form with trident calls on the lane'
                 });
             },
             3);
-        REQUIRE(square.mode == trident::parallel.limit(3));
+        REQUIRE(square.mode == trident::parallel_out_of_order.limit(3));
         for (auto policy_is_seq : {false, true}) {
             CAPTURE(policy_is_seq);
             std::size_t next = 0;
@@ -391,7 +391,7 @@ TEST_CASE("gpu pipeline: argument checks when the stage is made", "[gpu][pipelin
     REQUIRE(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking) == cudaSuccess);
     REQUIRE_THROWS_AS(trident::gpu_map_stage<float>("gpu", trident::gpu.stream(stream), identity), std::invalid_argument);
     REQUIRE(cudaStreamDestroy(stream) == cudaSuccess);
-    REQUIRE(trident::gpu_map_stage<float>("gpu", trident::gpu, identity, 4).mode == trident::parallel.limit(4));
+    REQUIRE(trident::gpu_map_stage<float>("gpu", trident::gpu, identity, 4).mode == trident::parallel_out_of_order.limit(4));
 }
 
 TEST_CASE("gpu pipeline: copies of one stage in two pipelines at once share its lanes", "[gpu][pipeline]")

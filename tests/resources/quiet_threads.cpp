@@ -1,4 +1,4 @@
-// par.threads(n) and cpu_cores(n) above the hardware threads print nothing: oneTBB warns on stderr
+// par.threads(n) and thread_arena(n) above the hardware threads print nothing: oneTBB warns on stderr
 // ("The number of workers is currently limited to ...") when an arena asks for more workers than
 // it allows, and trident must not make a user's program noisy.  Captures the process's stderr
 // (file descriptor 2) around the calls and fails, printing what was written, if anything was.
@@ -32,7 +32,7 @@ int main()
         trident::for_each(trident::par.threads(n), v, [](int& x) { x += 1; });
         sum += trident::reduce(trident::par.threads(n), v, 0LL);
     }
-    trident::cpu_cores wide(8 * hw);
+    trident::thread_arena wide(8 * hw);
     trident::for_each(trident::par.on(wide), v, [](int& x) { x += 1; });
 
     std::fflush(stderr);

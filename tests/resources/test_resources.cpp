@@ -135,16 +135,16 @@ TEST_CASE("default_concurrency is at least 1 and at most the affinity mask and o
 
 // ---- par.threads(n): clamped, cached, bounded --------------------------------------------------
 
-TEST_CASE("par.threads(n) and cpu_cores(n) get at most what oneTBB can supply", "[resources][cpu]")
+TEST_CASE("par.threads(n) and thread_arena(n) get at most what oneTBB can supply", "[resources][cpu]")
 {
     const int p = trident::max_threads();
-    CHECK(trident::cpu_cores(4 * p).concurrency() == p);
-    CHECK(trident::cpu_cores(1).concurrency() == 1);
+    CHECK(trident::thread_arena(4 * p).concurrency() == p);
+    CHECK(trident::thread_arena(1).concurrency() == 1);
     CHECK(max_concurrent_bodies(trident::par.threads(1'000'000)) <= p);
     {
         const tbb::global_control one(tbb::global_control::max_allowed_parallelism, 1);
         CHECK(trident::max_threads() == 1);
-        CHECK(trident::cpu_cores(2).concurrency() == 1);
+        CHECK(trident::thread_arena(2).concurrency() == 1);
         CHECK(max_concurrent_bodies(trident::par.threads(2)) == 1);
     }
     CHECK(trident::max_threads() == p);
@@ -180,16 +180,16 @@ TEST_CASE("the arena cache evicts the least recently used idle arena; held ones 
 {
     trident::detail::arena_cache cache(2);
     auto one = cache.get(1);
-    std::weak_ptr<trident::cpu_cores> two = cache.get(2);
+    std::weak_ptr<trident::thread_arena> two = cache.get(2);
     REQUIRE(cache.get(1) == one); // a hit returns the same arena
     REQUIRE(cache.size() == 2);
-    std::weak_ptr<trident::cpu_cores> three = cache.get(3); // evicts 2 (idle), not 1 (held)
+    std::weak_ptr<trident::thread_arena> three = cache.get(3); // evicts 2 (idle), not 1 (held)
     CHECK(two.expired());
     CHECK(cache.size() == 2);
     auto held_three = three.lock();
     REQUIRE(held_three);
     // every arena held: the least recently used (1) is evicted but lives until released
-    std::weak_ptr<trident::cpu_cores> one_weak = one;
+    std::weak_ptr<trident::thread_arena> one_weak = one;
     auto four = cache.get(4);
     CHECK(cache.size() == 2);
     CHECK_FALSE(one_weak.expired());

@@ -8,7 +8,7 @@
 // recently used sizes.  A call holds its arena by shared ownership: an arena evicted while calls
 // run in it (on other threads) is destroyed when the last of them ends.
 
-#include "trident/cpu_cores.hpp"
+#include "trident/thread_arena.hpp"
 #include "trident/policy.hpp"
 
 #include <oneapi/tbb/info.h>
@@ -34,10 +34,10 @@ public:
     /// The cached arena of `threads` threads, made when missing.  With more than `capacity`
     /// arenas, the least recently used one that no call holds is dropped (the least recently used
     /// one when every one is held: it lives on until its calls end).
-    /// \throws what cpu_cores(threads) throws.
-    std::shared_ptr<cpu_cores> get(int threads)
+    /// \throws what thread_arena(threads) throws.
+    std::shared_ptr<thread_arena> get(int threads)
     {
-        std::shared_ptr<cpu_cores> evicted; // destroyed after the lock is released
+        std::shared_ptr<thread_arena> evicted; // destroyed after the lock is released
         const std::lock_guard lock(mutex_);
         ++clock_;
         for (entry& e : entries_) {
@@ -46,7 +46,7 @@ public:
                 return e.cores;
             }
         }
-        auto made = std::make_shared<cpu_cores>(threads);
+        auto made = std::make_shared<thread_arena>(threads);
         if (entries_.size() >= capacity_)
             evicted = evict_one();
         entries_.push_back(entry{threads, clock_, made});
@@ -64,10 +64,10 @@ private:
     struct entry {
         int threads;
         std::uint64_t last_use;
-        std::shared_ptr<cpu_cores> cores;
+        std::shared_ptr<thread_arena> cores;
     };
 
-    std::shared_ptr<cpu_cores> evict_one()
+    std::shared_ptr<thread_arena> evict_one()
     {
         std::size_t victim = 0;
         bool victim_idle = false;
@@ -81,7 +81,7 @@ private:
                 victim_idle = idle;
             }
         }
-        std::shared_ptr<cpu_cores> evicted = std::move(entries_[victim].cores);
+        std::shared_ptr<thread_arena> evicted = std::move(entries_[victim].cores);
         entries_.erase(entries_.begin() + static_cast<std::ptrdiff_t>(victim));
         return evicted;
     }
@@ -106,11 +106,11 @@ inline arena_cache& threads_arena_cache()
 /// reused so: a clamped one is looked up again, since a tbb::global_control may have raised the
 /// limit since (one that lowered it leaves an arena of n with fewer workers, which is still at
 /// most n threads).
-inline std::shared_ptr<cpu_cores> threads_arena(int n)
+inline std::shared_ptr<thread_arena> threads_arena(int n)
 {
     struct last_arena {
         int threads = 0;
-        std::weak_ptr<cpu_cores> cores;
+        std::weak_ptr<thread_arena> cores;
     };
     thread_local last_arena last;
     if (last.threads == n) {
@@ -125,26 +125,26 @@ inline std::shared_ptr<cpu_cores> threads_arena(int n)
 
 /// The arena of plain par under a CPU quota or mask below oneTBB's default: a process-wide arena
 /// of default_concurrency() threads, made once (null when the default needs none).
-inline cpu_cores* quota_arena()
+inline thread_arena* quota_arena()
 {
-    static cpu_cores* const cores =
-        usable_cpus() < tbb::info::default_concurrency() ? new cpu_cores(default_concurrency()) : nullptr;
+    static thread_arena* const cores =
+        usable_cpus() < tbb::info::default_concurrency() ? new thread_arena(default_concurrency()) : nullptr;
     return cores;
 }
 
 /// The arena a call under `policy` runs in: the caller's group (not owned), a cached arena of
 /// min(n, max_threads()) for threads(n), the quota arena for a plain par call made outside any
 /// arena (an arena of oneTBB's default size is taken to be that), or null (the current arena).
-inline std::shared_ptr<cpu_cores> arena_for(const par_policy& policy)
+inline std::shared_ptr<thread_arena> arena_for(const par_policy& policy)
 {
-    if (cpu_cores* cores = policy.cores())
-        return std::shared_ptr<cpu_cores>(std::shared_ptr<cpu_cores>(), cores);
+    if (thread_arena* cores = policy.cores())
+        return std::shared_ptr<thread_arena>(std::shared_ptr<thread_arena>(), cores);
     if (const int n = policy.thread_limit(); n > 0)
         return threads_arena(n);
-    if (cpu_cores* cores = quota_arena()) {
+    if (thread_arena* cores = quota_arena()) {
         static const int oneTBB_default = tbb::info::default_concurrency();
         if (tbb::this_task_arena::max_concurrency() == oneTBB_default)
-            return std::shared_ptr<cpu_cores>(std::shared_ptr<cpu_cores>(), cores);
+            return std::shared_ptr<thread_arena>(std::shared_ptr<thread_arena>(), cores);
     }
     return nullptr;
 }

@@ -10,7 +10,7 @@
 // for_tasks(): the oneTBB backend's for_tasks (one parallel loop, each task isolated).
 
 #include "trident/backend/tbb/executor.hpp"
-#include "trident/cpu_cores.hpp"
+#include "trident/thread_arena.hpp"
 #include "trident/detail/arena_cache.hpp"
 #include "trident/detail/pending_tasks.hpp"
 #include "trident/detail/tsan.hpp"
@@ -99,7 +99,7 @@ public:
     {
         if (concurrency_ > 0) // fixed by the first submit() (or the constructor)
             return concurrency_;
-        const std::shared_ptr<cpu_cores> cores = arena_for(policy_);
+        const std::shared_ptr<thread_arena> cores = arena_for(policy_);
         return cores ? cores->concurrency() : tbb::this_task_arena::max_concurrency();
     }
 
@@ -184,7 +184,7 @@ private:
 
     par_policy policy_;
     std::once_flag prepared_;
-    std::shared_ptr<cpu_cores> cores_; // held for the executor's life: see detail::arena_for()
+    std::shared_ptr<thread_arena> cores_; // held for the executor's life: see detail::arena_for()
     int concurrency_ = 0;
     std::optional<pending_tasks> queue_; // made by prepare() (a fork-join call never needs it)
     std::optional<tbb::task_arena> arena_;

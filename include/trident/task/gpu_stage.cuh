@@ -17,7 +17,7 @@
 ///      each chunk into the returned vector as soon as its event completes (when In and Out are the
 ///      same type the returned vector is the input vector itself, overwritten: no allocation and
 ///      no page faults per item);
-/// then gives the lane back.  The stage's mode is `trident::parallel.limit(lanes)`, so successive
+/// then gives the lane back.  The stage's mode is `trident::parallel_out_of_order.limit(lanes)`, so successive
 /// items run on different threads and different lanes at once: while item k is copied out, item
 /// k+1's kernel runs and item k+2 is copied in (the H100 has separate copy engines for each
 /// direction, so the three overlap).  Two lanes give double buffering, three triple buffering.
@@ -32,7 +32,7 @@
 ///           if (next == batches) return std::nullopt;
 ///           return load(next++);                                         // a host batch
 ///       }),
-///       trident::stage("clean", trident::parallel, [](std::vector<float> b) { return clean(std::move(b)); }),
+///       trident::stage("clean", trident::parallel_out_of_order, [](std::vector<float> b) { return clean(std::move(b)); }),
 ///       trident::gpu_map_stage<float>("score", trident::gpu, TRIDENT_LAMBDA(float x) { return score(x); }),
 ///       trident::stage("save", trident::serial_in_order, [&](std::vector<float> s) { save(s); }));
 ///
@@ -57,7 +57,7 @@
 ///   must be device-callable (TRIDENT_LAMBDA, or a function object with a TRIDENT_HOST_DEVICE call
 ///   operator and `trident::is_device_callable_v` specialised); Out is f's result type.
 /// Both return a `trident::pipeline_stage` for trident::run_pipeline, in mode
-/// `trident::parallel.limit(lanes)`.  The stage object is cheap to copy: copies share the lanes.
+/// `trident::parallel_out_of_order.limit(lanes)`.  The stage object is cheap to copy: copies share the lanes.
 /// An empty input gives an empty output without calling the kernel or taking a lane (the device
 /// is still checked, so a bad device index is reported whatever the first batch).
 ///
@@ -121,7 +121,7 @@ namespace trident {
 
 /// A pipeline stage on a CUDA device (see the file comment): `std::vector<In>` in, `std::vector<Out>`
 /// of the same length out, through `kernel(device_span<const In>, device_span<Out>, const gpu_policy&
-/// on_lane)` on one of `lanes` lanes, in mode `parallel.limit(lanes)`.
+/// on_lane)` on one of `lanes` lanes, in mode `parallel_out_of_order.limit(lanes)`.
 /// \throws std::invalid_argument if lanes < 1 or `where` names a stream.  Touches no CUDA.
 template <class In, class Out, class Kernel>
 [[nodiscard]] pipeline_stage<detail::gpu_stage_fn<In, Out, std::decay_t<Kernel>>>
@@ -139,7 +139,7 @@ gpu_stage(std::string name, const gpu_policy& where, Kernel&& kernel, int lanes 
                   "trident::device_span<Out>, const trident::gpu_policy& on_lane)");
     detail::check_gpu_stage_arguments(where, lanes);
     auto state = std::make_shared<detail::gpu_stage_state<In, Out, K>>(where, std::forward<Kernel>(kernel), lanes);
-    return {std::move(name), parallel.limit(lanes), detail::gpu_stage_fn<In, Out, K>(std::move(state))};
+    return {std::move(name), parallel_out_of_order.limit(lanes), detail::gpu_stage_fn<In, Out, K>(std::move(state))};
 }
 
 /// An element-wise GPU stage: out[i] = f(in[i]) (trident::map on the lane's stream); Out is f's

@@ -14,8 +14,8 @@
 ///           return load(next++);
 ///       }),
 ///       trident::stage("clean", trident::serial_in_order, [](Batch b) { return clean(std::move(b)); }),
-///       trident::stage("extract", trident::parallel, [](const Batch& b) { return features(b); }),
-///       trident::stage("train", trident::parallel.limit(3), [&](Features f) { return train(f); }),
+///       trident::stage("extract", trident::parallel_out_of_order, [](const Batch& b) { return features(b); }),
+///       trident::stage("train", trident::parallel_out_of_order.limit(3), [&](Features f) { return train(f); }),
 ///       trident::stage("eval", trident::serial_in_order, [&](Model m) { report(m); }));
 ///   std::cout << stats;                                        // per-stage table
 /// \endcode
@@ -26,12 +26,13 @@
 /// type of the stage before it is a compile-time error naming the stage's position and both types.
 ///
 /// **Stage modes.**
-/// | mode                      | at once                | order of items                     |
-/// |---------------------------|------------------------|------------------------------------|
-/// | `serial_in_order`         | one item               | the order the source made them     |
-/// | `serial_out_of_order`     | one item               | any                                |
-/// | `parallel`                | as many as threads     | any                                |
-/// | `parallel.limit(k)`       | at most k items        | any                                |
+/// | mode                              | at once            | order of items                 |
+/// |-----------------------------------|--------------------|--------------------------------|
+/// | `serial_in_order`                 | one item           | the order the source made them |
+/// | `serial_out_of_order`             | one item           | any                            |
+/// | `parallel_out_of_order`           | as many as threads | any                            |
+/// | `parallel_out_of_order.limit(k)`  | at most k items    | any                            |
+/// (`trident::parallel`, its old name, is kept deprecated for one release.)
 /// A serial stage's function may keep state (a `mutable` lambda, say): it is never called by two
 /// threads at once.  A parallel stage's function is, so it must be callable as `const`.
 ///
@@ -68,7 +69,7 @@
 /// **Complexity and cost.**  On top of the stage functions, about 20-25 ns per item and stage on
 /// one thread, within about 10% of a raw tbb::parallel_pipeline with the same stages
 /// (benchmarks/bench_pipeline.cpp, pipeline_overhead); with several threads the hand-offs between
-/// them cost hundreds of ns per item for both.  A `parallel.limit(k)` stage holds a thread while an
+/// them cost hundreds of ns per item for both.  A `parallel_out_of_order.limit(k)` stage holds a thread while an
 /// item waits for one of its k places (the thread does not steal other work meanwhile).
 ///
 /// **Files.**  This header holds run_pipeline and includes the rest: the public values (stage

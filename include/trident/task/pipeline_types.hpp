@@ -1,7 +1,7 @@
 #pragma once
 /// \file task/pipeline_types.hpp
 /// The public values of a pipeline: stage modes (`trident::serial_in_order`,
-/// `trident::serial_out_of_order`, `trident::parallel` and `parallel.limit(k)`), the stage
+/// `trident::serial_out_of_order`, `trident::parallel_out_of_order` and `parallel.limit(k)`), the stage
 /// descriptions made by `trident::source()` and `trident::stage()`, `trident::pipeline_options`,
 /// and the statistics a run returns (`trident::pipeline_stats`, `trident::stage_stats`,
 /// `trident::pipeline_bound`) with their printed table.
@@ -43,7 +43,7 @@ namespace trident {
 
 /// How a stage runs: serially in source order, serially in any order, or in parallel (optionally
 /// at most k copies at once).  Use the constants `trident::serial_in_order`,
-/// `trident::serial_out_of_order` and `trident::parallel` (and `parallel.limit(k)`).
+/// `trident::serial_out_of_order` and `trident::parallel_out_of_order` (and `parallel.limit(k)`).
 class stage_mode {
 public:
     enum class kind { serial_in_order, serial_out_of_order, parallel };
@@ -57,7 +57,7 @@ public:
         if (kind_ != kind::parallel)
             throw std::invalid_argument("trident::stage_mode::limit(k): only a parallel stage takes a limit");
         if (k < 1)
-            throw std::invalid_argument("trident::parallel.limit(k): k must be at least 1, got " + std::to_string(k));
+            throw std::invalid_argument("trident::parallel_out_of_order.limit(k): k must be at least 1, got " + std::to_string(k));
         stage_mode m = *this;
         m.limit_ = k;
         return m;
@@ -88,6 +88,10 @@ private:
 
 inline constexpr stage_mode serial_in_order{stage_mode::kind::serial_in_order};
 inline constexpr stage_mode serial_out_of_order{stage_mode::kind::serial_out_of_order};
+/// Many items at once, in any order (optionally `.limit(k)` copies at most).
+inline constexpr stage_mode parallel_out_of_order{stage_mode::kind::parallel};
+/// The old name of parallel_out_of_order, beside trident::par (a policy) too easily mistaken for it.
+[[deprecated("trident::parallel is now trident::parallel_out_of_order (a stage mode; trident::par is the policy)")]]
 inline constexpr stage_mode parallel{stage_mode::kind::parallel};
 
 // ---- stage descriptions -----------------------------------------------------------------------

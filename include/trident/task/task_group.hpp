@@ -10,11 +10,11 @@
 /// | `trident::seq`                | at once, inside `run()`, on the calling thread (debugging)  |
 /// | `trident::par`                | on oneTBB's workers (the arena of the constructing thread)  |
 /// | `trident::par.threads(n)`     | on at most n threads (the cached arena of `par.threads(n)`) |
-/// | `trident::par.on(cores)`      | in the `trident::cpu_cores` group `cores`                   |
+/// | `trident::par.on(cores)`      | in the `trident::thread_arena` group `cores`                   |
 /// | a `trident::blocking_pool&`   | on the pool's threads (for tasks that block)                |
 ///
 /// Under `par` the thread in `wait()` runs tasks of the arena too.  Where `par` has one thread
-/// (`par.threads(1)`, a `cpu_cores(1)`, a one-core machine) each task runs inside `run()` on the
+/// (`par.threads(1)`, a `thread_arena(1)`, a one-core machine) each task runs inside `run()` on the
 /// calling thread, as under `seq` but within that arena, as the data-parallel algorithms do with
 /// one thread.  Tasks that block (sleep, I/O) belong on a blocking pool: under `par` they would
 /// keep oneTBB's compute workers idle.
@@ -45,7 +45,7 @@
 /// Lifetime: the destructor cancels the tasks not started yet (their futures hold
 /// `trident::task_cancelled`) and waits for those running; it never throws.  Call `wait()` first
 /// to have every task run.  A group is neither copyable nor movable; a blocking pool or
-/// `cpu_cores` group it runs on must outlive it.
+/// `thread_arena` group it runs on must outlive it.
 ///
 /// Complexity: `run()` costs one task object and one future state (two allocations), a lock and,
 /// under `par` or on a pool, a hand-off to the scheduler (about a microsecond under `par`, a

@@ -13,7 +13,7 @@
 // measurements behind them in benchmarks/results/ (bench_overhead: overhead/*, overhead_int/*).
 
 #include "trident/backend/executor.hpp"
-#include "trident/cpu_cores.hpp"
+#include "trident/thread_arena.hpp"
 #include "trident/detail/arena_cache.hpp"
 #include "trident/detail/recorder.hpp"
 #include "trident/detail/ticks.hpp"
@@ -337,7 +337,7 @@ private:
         return done;
     }
 
-    std::shared_ptr<cpu_cores> cores_; // held for the call: see arena_for()
+    std::shared_ptr<thread_arena> cores_; // held for the call: see arena_for()
     std::size_t grain_;
 };
 

@@ -2,10 +2,10 @@
 // trident::detail::tbb_pipeline_run: a pipeline under trident::par (and automatic) on oneTBB.  The
 // source and the stages become the filters of one tbb::parallel_pipeline, run in the policy's
 // arena (detail::arena_for); the filters pass pointers to item slots (detail::slot_pool: made
-// as items enter, reused once the last stage is done with them), and a parallel.limit(k) stage
+// as items enter, reused once the last stage is done with them), and a parallel_out_of_order.limit(k) stage
 // runs behind a stage_gate.  ThreadSanitizer is told of oneTBB's hand-offs (detail/tsan.hpp).
 
-#include "trident/cpu_cores.hpp"
+#include "trident/thread_arena.hpp"
 #include "trident/detail/arena_cache.hpp"
 #include "trident/detail/recorder.hpp"
 #include "trident/detail/slot_pool.hpp"
@@ -29,7 +29,7 @@
 
 namespace trident::detail {
 
-/// A counting semaphore for parallel.limit(k), waited on in isolation: a thread waiting for a
+/// A counting semaphore for parallel_out_of_order.limit(k), waited on in isolation: a thread waiting for a
 /// place takes no other oneTBB task meanwhile, so it cannot end up holding one place while waiting
 /// for another.
 class stage_gate {
@@ -69,7 +69,7 @@ public:
     pipeline_stats run(const par_policy& policy, const pipeline_options& options)
     {
         this->check_modes(std::make_index_sequence<stage_count>{});
-        const std::shared_ptr<cpu_cores> cores = arena_for(policy); // held until the run ends
+        const std::shared_ptr<thread_arena> cores = arena_for(policy); // held until the run ends
         const int threads = cores ? cores->concurrency() : tbb::this_task_arena::max_concurrency();
         const std::size_t max_tokens =
             options.max_tokens > 0 ? options.max_tokens : static_cast<std::size_t>(threads) * 4;
