@@ -29,6 +29,7 @@
 /// `for_each_index` moves nothing: whatever `f` touches must already be device memory.
 
 #include "trident/backend/dispatch.hpp"
+#include "trident/detail/device_call.hpp"
 #include "trident/detail/index_arg.hpp"
 #include "trident/backend/written_range.hpp"
 
@@ -90,9 +91,7 @@ void for_each(const Policy& policy, Range&& range, F f)
                         std::invoke(f, first[static_cast<std::ptrdiff_t>(i)]);
                 });
             },
-            [&](const auto& gpu_policy) {
-                detail::cuda_backend<std::remove_cvref_t<decltype(gpu_policy)>>::for_each(gpu_policy, range, f);
-            });
+            detail::on_device<detail::device_algo::for_each>(range, f));
     }
 }
 
@@ -109,9 +108,7 @@ void for_each_index(const Policy& policy, Size count, F f)
                         std::invoke(f, i);
                 });
             },
-            [&](const auto& gpu_policy) {
-                detail::cuda_backend<std::remove_cvref_t<decltype(gpu_policy)>>::for_each_index(gpu_policy, n, f);
-            });
+            detail::on_device<detail::device_algo::for_each_index>(n, f));
     }
 }
 

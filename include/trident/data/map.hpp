@@ -26,6 +26,7 @@
 /// "Data on the GPU" for what that costs and how `trident::device_vector` avoids it.
 
 #include "trident/backend/dispatch.hpp"
+#include "trident/detail/device_call.hpp"
 #include "trident/backend/written_range.hpp"
 
 #include <cstddef>
@@ -99,9 +100,7 @@ auto map(const Policy& policy, In&& in, Out&& out, F f)
                     }
                 });
             },
-            [&](const auto& gpu_policy) {
-                detail::cuda_backend<std::remove_cvref_t<decltype(gpu_policy)>>::map(gpu_policy, in, out, f);
-            });
+            detail::on_device<detail::device_algo::map>(in, out, f));
         return std::ranges::next(std::ranges::begin(out), static_cast<std::ptrdiff_t>(n));
     } else if constexpr (std::ranges::range<Out>) {
         return std::ranges::iterator_t<Out>{}; // never runs: the caller's use of the result adds no error

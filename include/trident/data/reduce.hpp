@@ -35,6 +35,7 @@
 
 #include "trident/detail/accumulate.hpp"
 #include "trident/backend/dispatch.hpp"
+#include "trident/detail/device_call.hpp"
 #include "trident/lambda.hpp"
 
 #include <cstddef>
@@ -117,10 +118,7 @@ T map_reduce(const Policy& policy, Range&& range, F f, T init, Op op = {})
                     return std::move(init);
                 return combine(std::move(init), std::move(*body));
             },
-            [&](const auto& gpu_policy) -> T {
-                return detail::cuda_backend<std::remove_cvref_t<decltype(gpu_policy)>>::map_reduce(
-                    gpu_policy, range, f, std::move(init), op);
-            });
+            detail::on_device<detail::device_algo::map_reduce>(range, f, init, op));
     }
 }
 

@@ -35,6 +35,7 @@
 
 #include "trident/detail/accumulate.hpp"
 #include "trident/backend/dispatch.hpp"
+#include "trident/detail/device_call.hpp"
 #include "trident/backend/written_range.hpp"
 
 #include <algorithm>
@@ -193,13 +194,7 @@ auto scan_entry(const char* name, const Policy& policy, In& in, Out& out, Op& op
             scan<T, write_cut_step<Out>()>(exec, std::ranges::begin(in), std::ranges::begin(out), n, std::move(init), op,
                                           Inclusive);
         },
-        [&](const auto& gpu_policy) {
-            using backend = cuda_backend<std::remove_cvref_t<decltype(gpu_policy)>>;
-            if constexpr (Inclusive)
-                backend::inclusive_scan(gpu_policy, in, out, op, std::move(init));
-            else
-                backend::exclusive_scan(gpu_policy, in, out, std::move(*init), op);
-        });
+        on_device<device_algo::scan<Inclusive>>(in, out, op, init));
     return std::ranges::next(std::ranges::begin(out), static_cast<std::ptrdiff_t>(n));
 }
 

@@ -45,6 +45,7 @@
 /// GPU: CUB's radix sort (cub::DeviceRadixSort) for the radix case, CUB's merge sort otherwise.
 
 #include "trident/backend/dispatch.hpp"
+#include "trident/detail/device_call.hpp"
 #include "trident/detail/merge_sort.hpp"
 #include "trident/detail/radix_sort.hpp"
 
@@ -81,9 +82,7 @@ void sort_entry(const auto& policy, Range& range, Compare& comp, bool stable)
                 merge_sort(exec, first, n, comp);
             }
         },
-        [&](const auto& gpu_policy) {
-            cuda_backend<std::remove_cvref_t<decltype(gpu_policy)>>::sort(gpu_policy, range, comp, stable);
-        });
+        on_device<device_algo::sort>(range, comp, stable));
 }
 
 /// Whether sort's requirements hold; when not, one static_assert says which (the first that fails)

@@ -1,11 +1,19 @@
 #pragma once
 /// \file backend/cuda/launch.cuh
-/// One trident::gpu call's device, stream and ranges (gpu_call, staged), the element-wise kernels
-/// and the functor conversions shared by backend.cuh and reduce.cuh.  Only nvcc sees this header.
+/// One trident::gpu call on the device (gpu_call: the policy's device, made current for the call,
+/// and its stream) and the one element-wise kernel every element-wise algorithm launches.  Only
+/// nvcc sees this header.
 ///
-/// Element-wise kernels take 16 bytes of input per thread and step (e.g. 16 one-byte elements, two
-/// doubles) with one vector load and store when the pointers allow it, in a grid-stride loop over
-/// std::size_t indices (safe past 2^32 elements); other element sizes take one element per step.
+/// - `gpu_call call(policy)`: checks the device (trident::device_unavailable) and the process's
+///   sticky CUDA error, makes the device current (restored when the call ends) and picks the
+///   stream: `policy.stream_handle()`, or the calling thread's default stream
+///   (cudaStreamPerThread) when the policy names none, never the legacy default stream.
+/// - `call.launch(n, body)`: body(i) for every i < n, in a grid-stride loop over std::size_t
+///   indices (safe past 2^32 elements), 256 threads a block.
+/// - `call.launch_elementwise<K>(n, step, name)`: the same loop over packs of K elements
+///   (step.pack(p) for p < n / K), then step.one(i) for the rest; for_each.cuh's vectorised steps.
+/// - `TRIDENT_CUB_CALL(call, name, run)`: a CUB device algorithm with its scratch storage.
+/// - `call.finish(to_host)`, `call.fetch(ptr)`: the end of a call (see finish).
 
 #if !defined(__CUDACC__)
 #  error "trident/backend/cuda/launch.cuh is for CUDA sources only: compile this file with nvcc"
@@ -13,184 +21,48 @@
 
 #include "trident/backend/cuda/check.cuh"
 #include "trident/backend/cuda/devices.cuh"
+#include "trident/backend/cuda/functors.cuh"
 #include "trident/backend/cuda/memory.cuh"
-#include "trident/detail/device_traits.hpp"
-#include "trident/hints.hpp"
-#include "trident/lambda.hpp"
 #include "trident/policy.hpp"
 
-#include <cuda/functional>
-#include <cuda/std/functional>
 #include <cuda_runtime.h>
 
 #include <algorithm>
 #include <array>
 #include <bit>
 #include <cstddef>
-#include <cstdint>
-#include <functional>
-#include <ranges>
-#include <stdexcept>
-#include <string>
-#include <type_traits>
 #include <utility>
 
-namespace trident {
-struct identity_fn; // data/reduce.hpp
-}
-
 namespace trident::detail {
-
-// ---- functors -------------------------------------------------------------------------------
-
-/// std:: functors are host-only: swap them for their cuda::std:: twins; anything else is kept.
-template <class Op> struct to_device_fn {
-    static const Op& make(const Op& op) { return op; }
-};
-template <class X> struct to_device_fn<std::plus<X>> {
-    static cuda::std::plus<X> make(const std::plus<X>&) { return {}; }
-};
-template <class X> struct to_device_fn<std::multiplies<X>> {
-    static cuda::std::multiplies<X> make(const std::multiplies<X>&) { return {}; }
-};
-template <class X> struct to_device_fn<std::less<X>> {
-    static cuda::std::less<X> make(const std::less<X>&) { return {}; }
-};
-template <class X> struct to_device_fn<std::greater<X>> {
-    static cuda::std::greater<X> make(const std::greater<X>&) { return {}; }
-};
-
-/// The device form of a function: hint wrappers (hints.hpp) removed, std:: functors swapped.
-template <class F>
-decltype(auto) device_fn(const F& f)
-{
-    return to_device_fn<unwrapped_t<F>>::make(unwrap_hints(f));
-}
-
-/// x -> T(f(x)); identity_fn is skipped (its std::forward is not a device function).
-template <class F, class T>
-struct convert_fn {
-    F f;
-    template <class X>
-    TRIDENT_HOST_DEVICE T operator()(X&& x) const
-    {
-        if constexpr (std::is_same_v<F, trident::identity_fn>)
-            return T(x);
-        else
-            return T(f(x));
-    }
-};
-
-/// op with its result converted to T, so that an accumulator keeps init's type as on the CPU.
-template <class T, class Op>
-struct accumulate_as {
-    Op op;
-    TRIDENT_HOST_DEVICE T operator()(const T& a, const T& b) const { return T(op(a, b)); }
-};
-
-/// The operator a reduction over T accumulates with: op itself when op(T, T) is already a T.
-template <class T, class Op>
-auto accumulating(const Op& op)
-{
-    if constexpr (std::is_same_v<std::remove_cvref_t<decltype(op(std::declval<const T&>(), std::declval<const T&>()))>, T>)
-        return op;
-    else
-        return accumulate_as<T, Op>{op};
-}
-
-// ---- kernels --------------------------------------------------------------------------------
 
 inline constexpr unsigned block_threads = 256;
 inline constexpr std::size_t max_blocks = std::size_t{1} << 20; // then each thread loops (grid-stride)
 
+/// The element-wise kernel: step.pack(p) for every whole pack p of K elements (K > 1), then
+/// step.one(i) for the elements after the last whole pack (every element when K == 1), each in a
+/// grid-stride loop.
+template <int K, class Step>
+__global__ void __launch_bounds__(block_threads) elementwise_kernel(std::size_t n, Step step)
+{
+    const std::size_t stride = static_cast<std::size_t>(gridDim.x) * blockDim.x;
+    const std::size_t first = static_cast<std::size_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+    std::size_t done = 0;
+    if constexpr (K > 1) {
+        const std::size_t packs = n / K;
+        for (std::size_t p = first; p < packs; p += stride)
+            step.pack(p);
+        done = packs * K;
+    }
+    for (std::size_t i = done + first; i < n; i += stride)
+        step.one(i);
+}
+
+/// An index body as an element-wise step (one index at a time).
 template <class Body>
-__global__ void __launch_bounds__(block_threads) grid_stride_kernel(std::size_t n, Body body)
-{
-    const std::size_t stride = static_cast<std::size_t>(gridDim.x) * blockDim.x;
-    for (std::size_t i = static_cast<std::size_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += stride)
-        body(i);
-}
-
-/// Elements per vector step: 16 bytes of T when T's size divides 16, else 1.
-template <class T>
-constexpr int vector_items()
-{
-    if constexpr (sizeof(T) < 16 && 16 % sizeof(T) == 0 && std::is_default_constructible_v<T>)
-        return static_cast<int>(16 / sizeof(T));
-    else
-        return 1;
-}
-
-/// The largest power of two (at most 16) that divides `bytes`, at least `least`.
-constexpr std::size_t pack_alignment(std::size_t bytes, std::size_t least)
-{
-    std::size_t a = 16;
-    while (a > least && bytes % a != 0)
-        a /= 2;
-    return a;
-}
-
-template <class T, int K>
-struct alignas(pack_alignment(sizeof(T) * K, alignof(T))) pack {
-    T v[K];
+struct index_step {
+    Body body;
+    __device__ void one(std::size_t i) const { body(i); }
 };
-
-template <int K, class InP, class OutP, class F>
-__global__ void __launch_bounds__(block_threads) map_kernel(InP in, OutP out, std::size_t n, F f)
-{
-    using In = std::remove_cv_t<std::remove_pointer_t<InP>>;
-    using Out = std::remove_pointer_t<OutP>;
-    const std::size_t stride = static_cast<std::size_t>(gridDim.x) * blockDim.x;
-    const std::size_t first = static_cast<std::size_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-    std::size_t done = 0;
-    if constexpr (K > 1) {
-        const std::size_t packs = n / K;
-        const auto* src = reinterpret_cast<const pack<In, K>*>(in);
-        auto* dst = reinterpret_cast<pack<Out, K>*>(out);
-        for (std::size_t p = first; p < packs; p += stride) {
-            pack<In, K> a = src[p];
-            pack<Out, K> b;
-#pragma unroll
-            for (int k = 0; k < K; ++k)
-                b.v[k] = f(a.v[k]);
-            dst[p] = b;
-        }
-        done = packs * K;
-    }
-    for (std::size_t i = done + first; i < n; i += stride)
-        out[i] = f(in[i]);
-}
-
-template <int K, class P, class F>
-__global__ void __launch_bounds__(block_threads) for_each_kernel(P data, std::size_t n, F f)
-{
-    using T = std::remove_pointer_t<P>;
-    const std::size_t stride = static_cast<std::size_t>(gridDim.x) * blockDim.x;
-    const std::size_t first = static_cast<std::size_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-    std::size_t done = 0;
-    if constexpr (K > 1) {
-        const std::size_t packs = n / K;
-        auto* all = reinterpret_cast<pack<T, K>*>(data);
-        for (std::size_t p = first; p < packs; p += stride) {
-            pack<T, K> a = all[p];
-#pragma unroll
-            for (int k = 0; k < K; ++k)
-                f(a.v[k]);
-            all[p] = a;
-        }
-        done = packs * K;
-    }
-    for (std::size_t i = done + first; i < n; i += stride)
-        f(data[i]);
-}
-
-template <class T>
-bool aligned_for(const void* p) noexcept
-{
-    return reinterpret_cast<std::uintptr_t>(p) % alignof(T) == 0;
-}
-
-// ---- one call's device, stream and ranges ---------------------------------------------------
 
 /// The device and stream of one call; the device is current while it lives.  Without an explicit
 /// stream the call runs on the calling thread's default stream (cudaStreamPerThread), never on the
@@ -220,44 +92,22 @@ struct gpu_call {
             sync();
     }
 
+    /// body(i) for every i < n.
     template <class Body>
     void launch(std::size_t n, const Body& body) const
     {
-        if (n == 0)
-            return;
-        grid_stride_kernel<<<blocks_for(n), block_threads, 0, stream>>>(n, body);
-        TRIDENT_CUDA_CHECK_LAUNCH("trident::detail::grid_stride_kernel");
+        launch_elementwise<1>(n, index_step<Body>{body}, "launch of trident::detail::elementwise_kernel (index)");
     }
 
-    /// out[i] = f(in[i]) for i < n, 16 bytes of input per thread and step where aligned.
-    template <class InP, class OutP, class F>
-    void launch_map(InP in, OutP out, std::size_t n, const F& f) const
+    /// The element-wise kernel over n elements in packs of K (see elementwise_kernel); a failed
+    /// launch throws trident::cuda_error naming `what` ("launch of ...").
+    template <int K, class Step>
+    void launch_elementwise(std::size_t n, const Step& step, const char* what) const
     {
-        using In = std::remove_cv_t<std::remove_pointer_t<InP>>;
-        using Out = std::remove_pointer_t<OutP>;
-        constexpr int K = std::is_default_constructible_v<Out> ? vector_items<In>() : 1;
         if (n == 0)
             return;
-        if (K > 1 && aligned_for<pack<In, K>>(in) && aligned_for<pack<Out, K>>(out))
-            map_kernel<K><<<blocks_for(n / K + 1), block_threads, 0, stream>>>(in, out, n, f);
-        else
-            map_kernel<1><<<blocks_for(n), block_threads, 0, stream>>>(in, out, n, f);
-        TRIDENT_CUDA_CHECK_LAUNCH("trident::detail::map_kernel");
-    }
-
-    /// f(data[i]) for i < n, vectorised as launch_map.
-    template <class P, class F>
-    void launch_for_each(P data, std::size_t n, const F& f) const
-    {
-        using T = std::remove_pointer_t<P>;
-        constexpr int K = std::is_const_v<T> ? 1 : vector_items<T>(); // read-only elements: no write-back
-        if (n == 0)
-            return;
-        if (K > 1 && aligned_for<pack<std::remove_const_t<T>, K>>(data))
-            for_each_kernel<K><<<blocks_for(n / K + 1), block_threads, 0, stream>>>(data, n, f);
-        else
-            for_each_kernel<1><<<blocks_for(n), block_threads, 0, stream>>>(data, n, f);
-        TRIDENT_CUDA_CHECK_LAUNCH("trident::detail::for_each_kernel");
+        elementwise_kernel<K><<<blocks_for(K > 1 ? n / K + 1 : n), block_threads, 0, stream>>>(n, step);
+        cuda_check(cudaGetLastError(), what, __FILE__, __LINE__);
     }
 
     static unsigned blocks_for(std::size_t items) noexcept
@@ -289,74 +139,5 @@ struct gpu_call {
 
 /// Runs a CUB device algorithm with scratch storage; errors name `name` and this file:line.
 #define TRIDENT_CUB_CALL(call, name, ...) (call).with_temp_storage(name, __FILE__, __LINE__, __VA_ARGS__)
-
-template <class R>
-inline constexpr bool on_device_v = is_device_range_v<std::remove_cvref_t<R>>;
-
-template <class R>
-constexpr bool gpu_range_ok()
-{
-    return (on_device_v<R> || std::ranges::contiguous_range<R>) && std::is_trivially_copyable_v<std::ranges::range_value_t<R>>;
-}
-
-template <class R>
-constexpr void check_gpu_range()
-{
-    static_assert(on_device_v<R> || std::ranges::contiguous_range<R>,
-                  "trident::gpu: a host range must be contiguous (std::vector, std::array, std::span) to be copied to "
-                  "the GPU; or keep the data in a trident::device_vector");
-    require_trivially_copyable<std::ranges::range_value_t<R>>();
-}
-
-/// The device memory of a range for the length of one call: the range itself when it lives on the
-/// device, otherwise a scratch copy (filled from the host when `copy_in`; `copy_back` returns it).
-template <class R>
-class staged {
-public:
-    using value_type = std::ranges::range_value_t<R>;
-    using pointer = std::conditional_t<on_device_v<R>, decltype(std::ranges::data(std::declval<R&>())), value_type*>;
-    /// Whether results written here must be copied back to the host.
-    static constexpr bool host_output =
-        !on_device_v<R> && !std::is_const_v<std::remove_reference_t<std::ranges::range_reference_t<R>>>;
-
-    staged(R& range, std::size_t n, const gpu_call& call, bool copy_in)
-        : range_(range), call_(call), buffer_(on_device_v<R> ? 0 : n, call.device, call.stream)
-    {
-        if constexpr (on_device_v<R>) {
-            if (range.device() != call.device)
-                throw std::invalid_argument("trident::gpu: the device range lives on device " +
-                                            std::to_string(range.device()) + " but the policy runs on device " +
-                                            std::to_string(call.device) + " (use trident::gpu.device(" +
-                                            std::to_string(range.device()) + "))");
-            data_ = std::ranges::data(range);
-        } else {
-            data_ = buffer_.get();
-            if (copy_in && n != 0)
-                TRIDENT_CUDA_CHECK(cudaMemcpyAsync(data_, std::ranges::data(range), n * sizeof(value_type),
-                                                   cudaMemcpyHostToDevice, call.stream));
-        }
-    }
-
-    [[nodiscard]] pointer get() const noexcept { return data_; }
-
-    /// Host ranges: the first n elements back from the device (from `from` when given).
-    void copy_back(std::size_t n, const value_type* from = nullptr) const
-    {
-        if constexpr (host_output) {
-            if (n != 0)
-                TRIDENT_CUDA_CHECK(cudaMemcpyAsync(std::ranges::data(range_), from ? from : data_,
-                                                   n * sizeof(value_type), cudaMemcpyDeviceToHost, call_.stream));
-        } else {
-            (void)n;
-            (void)from;
-        }
-    }
-
-private:
-    R& range_;
-    const gpu_call& call_;
-    scratch<value_type> buffer_;
-    pointer data_ = nullptr;
-};
 
 } // namespace trident::detail

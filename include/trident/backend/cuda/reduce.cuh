@@ -1,6 +1,7 @@
 #pragma once
 /// \file backend/cuda/reduce.cuh
-/// reduce and map_reduce on the device.  The accumulator is init's type T, as on the CPU (each
+/// The CUDA system's device reduction (map_reduce_n in system.cuh), on which the generic reduce
+/// and map_reduce run (backend/generic/device_algorithms.hpp).  The accumulator is init's type T, as on the CPU (each
 /// op result converted to T).
 /// - Commutative operators (trident::commutative(op), trident::is_commutative_v, or std::plus /
 ///   std::multiplies / cuda::minimum / cuda::maximum on arithmetic T): cub::DeviceReduce::Reduce or
@@ -16,7 +17,9 @@
 #  error "trident/backend/cuda/reduce.cuh is for CUDA sources only: compile this file with nvcc"
 #endif
 
+#include "trident/backend/cuda/functors.cuh"
 #include "trident/backend/cuda/launch.cuh"
+#include "trident/backend/cuda/memory.cuh"
 
 #include <cub/block/block_exchange.cuh>
 #include <cub/block/block_reduce.cuh>
