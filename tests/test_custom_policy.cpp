@@ -145,3 +145,20 @@ TEST_CASE("an exception thrown on a custom executor's thread reaches the caller"
                                       }),
                       "combine failed");
 }
+
+TEST_CASE("trident::explain sees the bodies a custom executor runs (dispatch instruments every executor)",
+          "[custom_policy][cpu][explain]")
+{
+    // thread_per_chunk records nothing itself: the events come from the one instrumentation seam.
+    std::vector<double> v(30000, 1.0);
+    double sum = 0;
+    const trident::explanation e = trident::explain([&] {
+        trident::for_each(toy::thread_per_chunk_policy{3}, v, [](double& x) { x *= 2; });
+        sum = trident::reduce(toy::thread_per_chunk_policy{3}, v, 0.0);
+    });
+    INFO(e);
+    CHECK(sum == 60000.0);
+    CHECK(e.count_events("for_chunks") == 3);
+    CHECK(e.count_events("reduce") == 3);
+    CHECK(e.per_worker.size() >= 3); // each chunk ran on a thread of its own
+}

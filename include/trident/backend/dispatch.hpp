@@ -5,6 +5,7 @@
 // translation unit compiled by nvcc only); automatic picks one of par and gpu per call.
 
 #include "trident/backend/executor.hpp"
+#include "trident/backend/instrumented.hpp"
 #include "trident/backend/seq/executor.hpp"
 #include "trident/backend/tbb/executor.hpp"
 #include "trident/detail/call_checks.hpp"
@@ -17,7 +18,8 @@
 
 namespace trident::detail {
 
-/// cpu(the executor a CPU policy's calls run on), the executor checked against trident::executor:
+/// cpu(the executor a CPU policy's calls run on, wrapped in instrumented<> for trident::explain),
+/// the executor checked against trident::executor:
 /// a failed check is a compile-time error per missing member, and nothing else fails after it (the
 /// algorithm is then instantiated on seq_executor only to give the call its type).
 template <class Policy, class Cpu>
@@ -25,9 +27,9 @@ decltype(auto) run_on_executor(const Policy& policy, Cpu& cpu)
 {
     using E = std::remove_cvref_t<decltype(executor_of<Policy>::make(policy))>;
     if constexpr (check_executor<E>())
-        return cpu(executor_of<Policy>::make(policy));
+        return cpu(instrumented<E>(executor_of<Policy>::make(policy)));
     else
-        return cpu(seq_executor{});
+        return cpu(instrumented<seq_executor>(seq_executor{}));
 }
 
 /// Runs `cpu(executor)` for seq/par, `gpu(gpu_policy)` for gpu, and for automatic one of the two.
@@ -52,7 +54,7 @@ decltype(auto) dispatch(const Policy& policy, const Work& work, Cpu&& cpu, [[may
         static_assert(always_false<P>,
                       "trident::gpu runs only in translation units compiled by nvcc: put this call in a .cu file "
                       "(a CUDA source linked to trident::trident), or use trident::par or trident::automatic");
-        return cpu(seq_executor{});
+        return cpu(instrumented<seq_executor>(seq_executor{}));
 #endif
     } else if constexpr (!is_automatic_policy_v<P>) {
         return run_on_executor(policy, cpu);

@@ -37,8 +37,8 @@
 ///
 /// Every member returns once all its bodies have returned.  When a body throws, the first exception
 /// reaches the caller of the member, bodies not started yet need not run, and nothing is left
-/// running.  A backend wraps each body call in `detail::event_scope` (detail/recorder.hpp) so that
-/// `trident::explain` sees it.
+/// running.  An executor records nothing for `trident::explain`: dispatch wraps every executor in
+/// `detail::instrumented` (backend/instrumented.hpp), which times each body it runs.
 ///
 /// `trident::check_executor<E>()` asserts each requirement separately, with a message that names
 /// the missing member; `dispatch` applies it to every policy's executor.

@@ -11,6 +11,7 @@
 // that starts inside a vector<bool>'s word, a user's packed container) the packing is unknown: it
 // is written by one thread.
 
+#include "trident/backend/instrumented.hpp"
 #include "trident/backend/seq/executor.hpp"
 
 #include <algorithm>
@@ -66,7 +67,7 @@ void for_written_chunks(const Exec& exec, std::size_t n, Body&& body)
     if constexpr (step == 1) {
         exec.for_chunks(n, body);
     } else if constexpr (step == 0) {
-        seq_executor{}.for_chunks(n, body);
+        instrumented<seq_executor>(seq_executor{}).for_chunks(n, body);
     } else {
         const auto up = [n](std::size_t x) { return std::min(n, (x + step - 1) / step * step); };
         exec.for_chunks(n, [&](std::size_t b, std::size_t e) {

@@ -9,6 +9,7 @@
 // executor's queue (detail::pending_tasks) and a "runner" enqueued in the arena runs the oldest.
 // for_tasks(): the oneTBB backend's for_tasks (one parallel loop, each task isolated).
 
+#include "trident/backend/instrumented.hpp"
 #include "trident/backend/tbb/executor.hpp"
 #include "trident/thread_arena.hpp"
 #include "trident/detail/arena_cache.hpp"
@@ -159,7 +160,7 @@ public:
     template <class Task>
     void for_tasks(std::size_t count, Task&& task) const
     {
-        const tbb_executor exec(policy_);
+        const instrumented<tbb_executor> exec(tbb_executor{policy_});
         exec.for_tasks(count, task);
     }
 

@@ -1,10 +1,9 @@
 #pragma once
 // The sequential backend: trident::executor (backend/executor.hpp) on the calling thread, in
-// order.  Every body call is wrapped in a detail::event_scope (detail/recorder.hpp).
+// order.  trident::explain's events are added around it by backend/instrumented.hpp.
 
 #include "trident/backend/executor.hpp"
 #include "trident/policy.hpp"
-#include "trident/detail/recorder.hpp"
 
 #include <cstddef>
 #include <optional>
@@ -22,10 +21,8 @@ struct seq_executor {
     template <class Body>
     void for_chunks(std::size_t n, Body&& body) const
     {
-        if (n > 0) {
-            const event_scope event(label_for_chunks);
+        if (n > 0)
             body(std::size_t{0}, n);
-        }
     }
 
     template <class Chunk, class Combine>
@@ -34,17 +31,14 @@ struct seq_executor {
     {
         if (n == 0)
             return std::nullopt;
-        const event_scope event(label_reduce);
         return chunk(std::size_t{0}, n);
     }
 
     template <class Task>
     void for_tasks(std::size_t count, Task&& task) const
     {
-        for (std::size_t k = 0; k < count; ++k) {
-            const event_scope event(label_task);
+        for (std::size_t k = 0; k < count; ++k)
             task(k);
-        }
     }
 };
 

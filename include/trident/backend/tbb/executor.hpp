@@ -104,19 +104,13 @@ public:
     void for_chunks(std::size_t n, Body&& body) const
     {
         using key = std::remove_cvref_t<Body>;
-        const std::size_t start = run_inline_part<key>(n, [&](std::size_t b, std::size_t e) {
-            if (recorder::active()) [[unlikely]]
-                recorded_call(label_for_chunks, body, b, e);
-            else
-                body(b, e);
-        });
+        const std::size_t start = run_inline_part<key>(n, [&](std::size_t b, std::size_t e) { body(b, e); });
         if (start < n) {
             tsan_fork_join edges;
             in_arena([&] {
                 tbb::parallel_for(tbb::blocked_range<std::size_t>(start, n, effective_grain<key>(n - start)),
                                   [&](const tbb::blocked_range<std::size_t>& r) {
                                       const tsan_fork_join::body_scope scope(edges);
-                                      const event_scope event(label_for_chunks);
                                       body(r.begin(), r.end());
                                   });
             }, edges);
@@ -131,13 +125,7 @@ public:
         std::optional<T> head;
         using key = std::remove_cvref_t<Chunk>;
         const std::size_t start = run_inline_part<key>(n, [&](std::size_t b, std::size_t e) {
-            auto fold = [&](std::size_t fb, std::size_t fe) {
-                head = head ? combine(std::move(*head), chunk(fb, fe)) : std::optional<T>(chunk(fb, fe));
-            };
-            if (recorder::active()) [[unlikely]]
-                recorded_call(label_reduce, fold, b, e);
-            else
-                fold(b, e);
+            head = head ? combine(std::move(*head), chunk(b, e)) : std::optional<T>(chunk(b, e));
         });
         if (start >= n)
             return head;
@@ -152,7 +140,7 @@ public:
             grain = (count + max_chunks - 1) / max_chunks;
         const std::size_t chunks = (count + grain - 1) / grain;
         std::vector<std::optional<T>> partial(chunks);
-        run_tasks(chunks, label_reduce, [&](std::size_t k) {
+        run_tasks(chunks, [&](std::size_t k) {
             const std::size_t b = start + k * grain;
             partial[k].emplace(chunk(b, std::min(n, b + grain)));
         });
@@ -164,19 +152,17 @@ public:
     template <class Task>
     void for_tasks(std::size_t count, Task&& task) const
     {
-        run_tasks(count, label_task, task);
+        run_tasks(count, task);
     }
 
 private:
-    // for_tasks, each task call recorded (when a region records) under `label`.
+    // Each task(k) its own oneTBB task (in order on the caller when there is one task or one thread).
     template <class Task>
-    void run_tasks(std::size_t count, std::uint32_t label, Task&& task) const
+    void run_tasks(std::size_t count, Task&& task) const
     {
         if (count == 1 || concurrency() == 1) {
-            for (std::size_t k = 0; k < count; ++k) {
-                const event_scope event(label);
+            for (std::size_t k = 0; k < count; ++k)
                 task(k);
-            }
             return;
         }
         // Each task is isolated: a thread waiting inside one (for nested parallel work, say) takes no
@@ -187,10 +173,8 @@ private:
                               [&](const tbb::blocked_range<std::size_t>& r) {
                                   const tsan_fork_join::body_scope scope(edges);
                                   tbb::this_task_arena::isolate([&] {
-                                      for (std::size_t k = r.begin(); k < r.end(); ++k) {
-                                          const event_scope event(label);
+                                      for (std::size_t k = r.begin(); k < r.end(); ++k)
                                           task(k);
-                                      }
                                   });
                               },
                               tbb::simple_partitioner{});
@@ -213,15 +197,6 @@ private:
         } else {
             f();
         }
-    }
-
-    // An inline part while a region records: timed as one event (kept out of the inline path, which
-    // checks recorder::active() only).
-    template <class Body>
-    [[gnu::noinline]] static void recorded_call(std::uint32_t label, Body& body, std::size_t b, std::size_t e)
-    {
-        const event_scope event(label);
-        body(b, e);
     }
 
     // The user's grain, else chunks of about chunk_work_ticks of estimated work (when the body's
