@@ -12,7 +12,7 @@
 namespace trident::detail {
 
 // Reading the clock twice per call costs about as much as oneTBB's own scheduling of an empty
-// stage, so calls that took less than timed_always_ticks (about 1 us) are timed one in
+// stage, so calls that took less than timed_always_ticks (a microsecond or so) are timed one in
 // sampled_every, and the busy time is scaled up from the timed calls.  While a trident::explain
 // region records (explain/explain.hpp), every call is timed and handed to the recorder as an
 // event; otherwise the recorder costs one relaxed load per call.

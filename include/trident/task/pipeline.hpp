@@ -66,11 +66,12 @@
 /// (time inside the stage function), its utilisation and which stage or resource bounded the
 /// throughput (see pipeline_stats).
 ///
-/// **Complexity and cost.**  On top of the stage functions, about 20-25 ns per item and stage on
-/// one thread, within about 10% of a raw tbb::parallel_pipeline with the same stages
-/// (benchmarks/bench_pipeline.cpp, pipeline_overhead); with several threads the hand-offs between
-/// them cost hundreds of ns per item for both.  A `parallel_out_of_order.limit(k)` stage holds a thread while an
-/// item waits for one of its k places (the thread does not steal other work meanwhile).
+/// **Complexity and cost.**  On top of the stage functions, a constant cost per item and stage,
+/// close to a raw tbb::parallel_pipeline with the same stages (benchmarks/bench_pipeline.cpp,
+/// rows pipeline_overhead*; the figures are in benchmarks/results/); with several threads the
+/// hand-offs between them dominate for both.  A `parallel_out_of_order.limit(k)` stage holds a
+/// thread while an item waits for one of its k places (the thread does not steal other work
+/// meanwhile).
 ///
 /// **Files.**  This header holds run_pipeline and includes the rest: the public values (stage
 /// modes, source(), stage(), pipeline_options, pipeline_stats) are in task/pipeline_types.hpp,
