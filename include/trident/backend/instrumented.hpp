@@ -16,6 +16,14 @@
 #include <type_traits>
 #include <utility>
 
+// The wrappers are inlined into the executor's loop, so that a body runs where it ran before
+// the wrapper existed (an out-of-line wrapper cost an inline 1000-element call about 8%).
+#if defined(__GNUC__) || defined(__clang__)
+#  define TRIDENT_ALWAYS_INLINE_LAMBDA __attribute__((always_inline))
+#else
+#  define TRIDENT_ALWAYS_INLINE_LAMBDA
+#endif
+
 namespace trident::detail {
 
 template <class E>
@@ -31,7 +39,7 @@ public:
     template <class Body>
     void for_chunks(std::size_t n, Body&& body) const
     {
-        inner_.for_chunks(n, [&body](std::size_t b, std::size_t e) {
+        inner_.for_chunks(n, [&body](std::size_t b, std::size_t e) TRIDENT_ALWAYS_INLINE_LAMBDA {
             const event_scope event(label_for_chunks);
             body(b, e);
         });
@@ -43,7 +51,7 @@ public:
     {
         return inner_.reduce_chunks(
             n,
-            [&chunk](std::size_t b, std::size_t e) {
+            [&chunk](std::size_t b, std::size_t e) TRIDENT_ALWAYS_INLINE_LAMBDA {
                 const event_scope event(label_reduce);
                 return chunk(b, e);
             },
@@ -53,7 +61,7 @@ public:
     template <class Task>
     void for_tasks(std::size_t count, Task&& task) const
     {
-        inner_.for_tasks(count, [&task](std::size_t k) {
+        inner_.for_tasks(count, [&task](std::size_t k) TRIDENT_ALWAYS_INLINE_LAMBDA {
             const event_scope event(label_task);
             task(k);
         });
