@@ -13,11 +13,17 @@
 /// - `trident::task_cancelled`: held by the future of a `trident::task_group` task that never ran,
 ///   because another task of the group threw or `cancel()` was called before it started (also what
 ///   `run()` returns for a group already cancelled).
+/// - `trident::out_of_memory`: an allocation through a `trident::device` would exceed its memory
+///   budget.  The message names the device, what was being allocated, the bytes asked, the bytes in
+///   use and the budget; the same values are members.
 /// - Whatever a user function throws inside a parallel call reaches the caller unchanged (the
 ///   first one thrown, when several are); the rest of that call's work is cancelled.
 
+#include <algorithm>
+#include <cstddef>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 namespace trident {
 
@@ -44,6 +50,37 @@ class task_cancelled : public std::runtime_error {
 public:
     task_cancelled() : std::runtime_error("trident::task_group: task cancelled before it started") {}
     using std::runtime_error::runtime_error;
+};
+
+/// An allocation through a `trident::device` would exceed the device's memory budget (thrown
+/// before anything is allocated; the device's accounting is unchanged).
+class out_of_memory : public std::runtime_error {
+public:
+    out_of_memory(std::string device, std::string what_for, std::size_t requested, std::size_t in_use,
+                  std::size_t budget)
+        : std::runtime_error("trident: out of memory on device '" + device + "': allocating " + what_for + " needs " +
+                             std::to_string(requested) + " bytes, " + std::to_string(in_use) + " of the budget of " +
+                             std::to_string(budget) + " bytes are in use (" +
+                             std::to_string(requested > budget - std::min(in_use, budget)
+                                                ? requested - (budget - std::min(in_use, budget))
+                                                : 0) +
+                             " bytes missing)"),
+          device_(std::move(device)), what_for_(std::move(what_for)), requested_(requested), in_use_(in_use),
+          budget_(budget)
+    {
+    }
+    [[nodiscard]] const std::string& device() const noexcept { return device_; }
+    [[nodiscard]] const std::string& allocation() const noexcept { return what_for_; }
+    [[nodiscard]] std::size_t requested() const noexcept { return requested_; }
+    [[nodiscard]] std::size_t in_use() const noexcept { return in_use_; }
+    [[nodiscard]] std::size_t budget() const noexcept { return budget_; }
+
+private:
+    std::string device_;
+    std::string what_for_;
+    std::size_t requested_;
+    std::size_t in_use_;
+    std::size_t budget_;
 };
 
 } // namespace trident
