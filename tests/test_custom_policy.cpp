@@ -70,20 +70,21 @@ private:
     {
         std::exception_ptr first;
         std::mutex m;
-        std::vector<std::thread> threads;
-        threads.reserve(count);
-        for (std::size_t k = 0; k < count; ++k)
-            threads.emplace_back([&, k] {
-                try {
-                    f(k);
-                } catch (...) {
-                    const std::lock_guard lock(m);
-                    if (!first)
-                        first = std::current_exception();
-                }
-            });
-        for (auto& t : threads)
-            t.join();
+        {
+            // jthreads join when destroyed, also when creating a later thread throws.
+            std::vector<std::jthread> threads;
+            threads.reserve(count);
+            for (std::size_t k = 0; k < count; ++k)
+                threads.emplace_back([&, k] {
+                    try {
+                        f(k);
+                    } catch (...) {
+                        const std::lock_guard lock(m);
+                        if (!first)
+                            first = std::current_exception();
+                    }
+                });
+        }
         if (first)
             std::rethrow_exception(first);
     }

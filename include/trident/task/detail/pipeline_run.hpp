@@ -82,6 +82,17 @@ protected:
          ...);
     }
 
+    // What every driver does first: check the stages' modes, describe them in the statistics, and
+    // intern their names as recorder labels while a region records.
+    pipeline_stats begin_run(int threads, std::size_t max_tokens)
+    {
+        check_modes(std::make_index_sequence<stage_count>{});
+        pipeline_stats stats = make_stats(threads, max_tokens);
+        if (recording())
+            intern_labels(stats);
+        return stats;
+    }
+
     // The stages' names as recorder labels (once per run, only while a region records).
     void intern_labels(const pipeline_stats& stats)
     {

@@ -30,10 +30,7 @@ public:
 
     pipeline_stats run(const pipeline_options& options)
     {
-        this->check_modes(std::make_index_sequence<stage_count>{});
-        pipeline_stats stats = this->make_stats(1, 1);
-        if (recording())
-            this->intern_labels(stats);
+        pipeline_stats stats = this->begin_run(1, 1);
         slot item;
         tick_clock clock;
         bool cancelled = false;

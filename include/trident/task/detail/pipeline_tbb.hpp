@@ -68,14 +68,11 @@ public:
 
     pipeline_stats run(const par_policy& policy, const pipeline_options& options)
     {
-        this->check_modes(std::make_index_sequence<stage_count>{});
         const std::shared_ptr<thread_arena> cores = arena_for(policy); // held until the run ends
         const int threads = cores ? cores->concurrency() : tbb::this_task_arena::max_concurrency();
         const std::size_t max_tokens =
             options.max_tokens > 0 ? options.max_tokens : static_cast<std::size_t>(threads) * 4;
-        pipeline_stats stats = this->make_stats(threads, max_tokens);
-        if (recording())
-            this->intern_labels(stats);
+        pipeline_stats stats = this->begin_run(threads, max_tokens);
 
         make_gates(std::make_index_sequence<stage_count>{});
 
