@@ -32,6 +32,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <tuple>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -275,29 +276,28 @@ private:
     {
         using memo = element_cost_memo<Key>;
         constexpr std::uint64_t budget_x16 = grain_tuning::parallel_work_ticks * 16;
-        std::uint64_t t0 = ticks();
-        run_inline(0, 1);
-        const std::uint64_t first = ticks() - t0;
+        const auto timed = [&](std::size_t from, std::size_t to) {
+            const std::uint64_t t0 = ticks();
+            run_inline(from, to);
+            return ticks() - t0;
+        };
+        // Runs a batch of up to probe_batch elements from `from`; the cost of one element, x16.
+        const auto batch_cost_x16 = [&](std::size_t from) {
+            const std::size_t k = std::min(n - from, grain_tuning::probe_batch);
+            const std::uint64_t cost = timed(from, from + k) * 16 / k;
+            return std::pair{cost, from + k};
+        };
+        const std::uint64_t first = timed(0, 1);
         std::size_t done = 1;
         std::uint64_t cost_x16 = first * 16;
         if (first < grain_tuning::timer_floor_ticks) {
-            const std::size_t k = std::min(n - 1, grain_tuning::probe_batch);
-            t0 = ticks();
-            run_inline(1, 1 + k);
-            cost_x16 = (ticks() - t0) * 16 / k;
-            done = 1 + k;
+            std::tie(cost_x16, done) = batch_cost_x16(1);
         } else if (cost_x16 * (n - 1) >= budget_x16 && n > 2) {
-            t0 = ticks();
-            run_inline(1, 2);
-            const std::uint64_t second = ticks() - t0;
+            const std::uint64_t second = timed(1, 2);
             if (second < grain_tuning::timer_floor_ticks) {
                 // The first element was slowed by something else (cold code or caches, an
                 // interrupt): one element below the timer's resolution says little, so time a batch.
-                const std::size_t k = std::min(n - 2, grain_tuning::probe_batch);
-                t0 = ticks();
-                run_inline(2, 2 + k);
-                cost_x16 = (ticks() - t0) * 16 / k;
-                done = 2 + k;
+                std::tie(cost_x16, done) = batch_cost_x16(2);
             } else {
                 cost_x16 = std::min(cost_x16, second * 16);
                 done = 2;
