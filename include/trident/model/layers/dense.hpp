@@ -47,7 +47,7 @@ public:
     dense(std::size_t in, std::size_t out, std::uint64_t seed = 0)
         : in_(checked(in, "in")), out_(checked(out, "out")), parameters_(in * out + out), gradients_(in * out + out, 0.0f)
     {
-        detail::seeded_uniform uniform(seed);
+        trident::detail::seeded_uniform uniform(seed);
         const float bound = 1.0f / std::sqrt(static_cast<float>(in));
         for (float& p : parameters_)
             p = uniform(bound);
@@ -81,7 +81,7 @@ public:
     void forward(matrix_view<const float> in, matrix_view<float> out, std::span<float> /*saved*/) const
     {
         (void)output_features(in.cols());
-        detail::check_shape(name(), "out", out, in.rows(), out_);
+        trident::detail::check_shape(name(), "out", out, in.rows(), out_);
         if (in.rows() == 0)
             return;
         const std::span<const float> b = bias();
@@ -95,7 +95,7 @@ public:
                         matrix_view<const float> grad_out, matrix_view<float> grad_in) const
     {
         check_backward(in, out, grad_out);
-        detail::check_shape(name(), "grad_in", grad_in, in.rows(), in_);
+        trident::detail::check_shape(name(), "grad_in", grad_in, in.rows(), in_);
         if (in.rows() == 0)
             return;
         gemm(par, grad_out, weight(), grad_in, gemm_options<float>{});
@@ -126,8 +126,8 @@ private:
                         matrix_view<const float> grad_out) const
     {
         (void)output_features(in.cols());
-        detail::check_shape(name(), "out", out, in.rows(), out_);
-        detail::check_shape(name(), "grad_out", grad_out, in.rows(), out_);
+        trident::detail::check_shape(name(), "out", out, in.rows(), out_);
+        trident::detail::check_shape(name(), "grad_out", grad_out, in.rows(), out_);
     }
 
     std::size_t in_;
