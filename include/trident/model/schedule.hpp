@@ -1,0 +1,164 @@
+#pragma once
+/// \file model/schedule.hpp
+/// Pipeline schedules as data: per device, the ordered list of actions it performs in one training
+/// step (forward, backward, weight gradient, send, receive; stage, micro-batch), and the built-in
+/// generators GPipe, 1F1B, interleaved 1F1B and ZB-H1.
+///
+/// Vocabulary.  A model is cut into `stages` contiguous stages, stage s on device
+/// `stage_device[s]`; a step runs `micro_batches` micro-batches through every stage.  Actions:
+///
+/// | kind               | short | meaning                                                          |
+/// |--------------------|-------|------------------------------------------------------------------|
+/// | forward            | F     | forward of `stage` on `micro_batch`                              |
+/// | backward_input     | B     | input gradient only (split backward, zero-bubble schedules)      |
+/// | backward_weight    | W     | weight gradient only (after B of the same stage and micro-batch) |
+/// | backward           | BW    | B and W at once (schedules that do not split)                    |
+/// | send_activation    | SA    | `stage`'s output of `micro_batch` to device `peer` (stage + 1's) |
+/// | receive_activation | RA    | `stage`'s input of `micro_batch` from device `peer` (stage - 1's)|
+/// | send_gradient      | SG    | the gradient of `stage`'s input to device `peer` (stage - 1's)   |
+/// | receive_gradient   | RG    | the gradient of `stage`'s output from device `peer` (stage + 1's)|
+///
+/// The `stage` of a send or receive is always the stage on the device that performs it: a send of
+/// stage s's activation (SA s) is received as stage s + 1's input (RA s + 1); a send of stage s's
+/// input gradient (SG s) is received as stage s - 1's output gradient (RG s - 1).  Two consecutive
+/// stages on the same device exchange nothing (no send or receive actions between them).
+///
+/// Printing: `to_string(action)` gives "F3.1" (forward of stage 3, micro-batch 1), "SA3.1>2" (send
+/// stage 3's activation of micro-batch 1 to device 2), "RA4.1<1" (receive it from device 1);
+/// `operator<<` of a `schedule_table` prints one row per device.
+///
+/// \code
+///   auto table = trident::model::one_f_one_b(/*devices*/ 2, /*micro_batches*/ 3);
+///   std::cout << table;
+///   // 1F1B-like schedule: 2 devices, 2 stages, 3 micro-batches
+///   // d0: F0.0 SA0.0>1 F0.1 SA0.1>1 RG0.0<1 BW0.0 F0.2 ...
+/// \endcode
+///
+/// Everything here is plain data and strings: no allocation beyond the vectors, no threads.
+/// Complexity: printing is linear in the number of actions.
+
+#include <ostream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace trident::model {
+
+/// What one action of a device's list does (see the table in the file comment).
+enum class action_kind {
+    forward,
+    backward_input,
+    backward_weight,
+    backward, ///< B and W at once
+    send_activation,
+    receive_activation,
+    send_gradient,
+    receive_gradient
+};
+
+/// One entry of a device's list.  `peer` is the other device of a send or receive (-1 otherwise).
+struct action {
+    action_kind kind;
+    int stage;
+    int micro_batch;
+    int peer = -1; ///< the other device of a send/receive
+
+    friend bool operator==(const action&, const action&) = default;
+};
+
+/// A schedule: for each device, the ordered list of its actions in one step.
+struct schedule_table {
+    int devices, stages, micro_batches;
+    std::vector<int> stage_device;            ///< stage -> device (interleaved: stage s on s % devices)
+    std::vector<std::vector<action>> actions; ///< per device, in order
+
+    friend bool operator==(const schedule_table&, const schedule_table&) = default;
+};
+
+/// True for F, B, W and BW (the actions that take a device's compute time).
+[[nodiscard]] constexpr bool is_compute(action_kind k) noexcept
+{
+    return k == action_kind::forward || k == action_kind::backward_input || k == action_kind::backward_weight ||
+           k == action_kind::backward;
+}
+/// True for the four sends and receives.
+[[nodiscard]] constexpr bool is_transfer(action_kind k) noexcept { return !is_compute(k); }
+
+/// The short name of a kind: "F", "B", "W", "BW", "SA", "RA", "SG", "RG".
+[[nodiscard]] inline const char* short_name(action_kind k) noexcept
+{
+    switch (k) {
+    case action_kind::forward: return "F";
+    case action_kind::backward_input: return "B";
+    case action_kind::backward_weight: return "W";
+    case action_kind::backward: return "BW";
+    case action_kind::send_activation: return "SA";
+    case action_kind::receive_activation: return "RA";
+    case action_kind::send_gradient: return "SG";
+    case action_kind::receive_gradient: return "RG";
+    }
+    return "?";
+}
+
+/// The full name of a kind, as spelled in the enum ("backward_input").
+[[nodiscard]] inline const char* to_string(action_kind k) noexcept
+{
+    switch (k) {
+    case action_kind::forward: return "forward";
+    case action_kind::backward_input: return "backward_input";
+    case action_kind::backward_weight: return "backward_weight";
+    case action_kind::backward: return "backward";
+    case action_kind::send_activation: return "send_activation";
+    case action_kind::receive_activation: return "receive_activation";
+    case action_kind::send_gradient: return "send_gradient";
+    case action_kind::receive_gradient: return "receive_gradient";
+    }
+    return "unknown action_kind";
+}
+
+/// "F3.1", "BW0.2", "SA3.1>2" (to device 2), "RG2.0<3" (from device 3).
+[[nodiscard]] inline std::string to_string(const action& a)
+{
+    std::string s = short_name(a.kind);
+    s += std::to_string(a.stage);
+    s += '.';
+    s += std::to_string(a.micro_batch);
+    if (a.kind == action_kind::send_activation || a.kind == action_kind::send_gradient) {
+        s += '>';
+        s += std::to_string(a.peer);
+    } else if (a.kind == action_kind::receive_activation || a.kind == action_kind::receive_gradient) {
+        s += '<';
+        s += std::to_string(a.peer);
+    }
+    return s;
+}
+
+inline std::ostream& operator<<(std::ostream& os, action_kind k) { return os << to_string(k); }
+inline std::ostream& operator<<(std::ostream& os, const action& a) { return os << to_string(a); }
+
+/// A header line, then one row per device: "d0: F0.0 SA0.0>1 ...".
+inline std::ostream& operator<<(std::ostream& os, const schedule_table& t)
+{
+    os << "schedule: " << t.devices << " devices, " << t.stages << " stages, " << t.micro_batches
+       << " micro-batches; stage -> device:";
+    for (int d : t.stage_device)
+        os << ' ' << d;
+    os << '\n';
+    for (std::size_t d = 0; d < t.actions.size(); ++d) {
+        os << 'd' << d << ':';
+        for (const action& a : t.actions[d])
+            os << ' ' << to_string(a);
+        os << '\n';
+    }
+    return os;
+}
+
+/// The same text as `operator<<`.
+[[nodiscard]] inline std::string to_string(const schedule_table& t)
+{
+    std::ostringstream os;
+    os << t;
+    return os.str();
+}
+
+} // namespace trident::model
