@@ -22,6 +22,9 @@
 /// stage s's activation (SA s) is received as stage s + 1's input (RA s + 1); a send of stage s's
 /// input gradient (SG s) is received as stage s - 1's output gradient (RG s - 1).  Two consecutive
 /// stages on the same device exchange nothing (no send or receive actions between them).
+/// Every generator runs the weight-gradient work (W or BW) of each stage in micro-batch order
+/// 0, 1, ..., m - 1, which validate() requires of every schedule: gradients then accumulate in the
+/// same order whatever the schedule, so all schedules give bitwise the same parameters.
 ///
 /// Printing: `to_string(action)` gives "F3.1" (forward of stage 3, micro-batch 1), "SA3.1>2" (send
 /// stage 3's activation of micro-batch 1 to device 2), "RA4.1<1" (receive it from device 1);
@@ -30,12 +33,16 @@
 /// \code
 ///   auto table = trident::model::one_f_one_b(/*devices*/ 2, /*micro_batches*/ 3);
 ///   std::cout << table;
-///   // 1F1B-like schedule: 2 devices, 2 stages, 3 micro-batches
-///   // d0: F0.0 SA0.0>1 F0.1 SA0.1>1 RG0.0<1 BW0.0 F0.2 ...
+///   // schedule: 2 devices, 2 stages, 3 micro-batches; stage -> device: 0 1
+///   // d0: F0.0 SA0.0>1 F0.1 SA0.1>1 RG0.0<1 BW0.0 F0.2 SA0.2>1 RG0.1<1 BW0.1 RG0.2<1 BW0.2
+///   // d1: RA1.0<0 F1.0 BW1.0 SG1.0>0 RA1.1<0 F1.1 BW1.1 SG1.1>0 RA1.2<0 F1.2 BW1.2 SG1.2>0
+///   trident::model::validate(table);    // model/validate.hpp: throws if a custom edit broke it
 /// \endcode
 ///
-/// Everything here is plain data and strings: no allocation beyond the vectors, no threads.
-/// Complexity: printing is linear in the number of actions.
+/// Everything here is plain data and strings, no threads.  Complexity: every generator and the
+/// printing are linear in the number of actions, O(stages * micro_batches).
+/// Exceptions: the generators throw std::invalid_argument for a count below 1 (and interleaved 1F1B
+/// for m not a multiple of p), naming the value; see each function.
 
 #include <ostream>
 #include <sstream>
@@ -199,8 +206,8 @@ inline std::ostream& operator<<(std::ostream& os, const schedule_table& t)
 /// ZB-H1 (Qi et al. 2024, "Zero Bubble Pipeline Parallelism"): backward split into the input
 /// gradient B (on the critical path) and the weight gradient W, which is delayed into what would
 /// be 1F1B's bubble.  Device i runs 1F1B's warm-up, then F B pairs, doing a W before a forward only
-/// when p micro-batches would otherwise be between their F and their W; in the cool-down one W
-/// after each B; the remaining W last.  At most p micro-batches in flight (F started, W not done)
+/// when p micro-batches would otherwise be between their F and their W; in the cool-down a W before
+/// each B (while the gradient travels); the remaining W last.  At most p micro-batches in flight (F started, W not done)
 /// on every stage, 1F1B's peak; F to B at most p - i on stage i, as 1F1B.  With F = B = W and
 /// m >= p the step is 3m + p - 1 units against 1F1B's 3(m + p - 1).
 /// \throws std::invalid_argument when devices < 1 or micro_batches < 1.

@@ -1,7 +1,7 @@
 #pragma once
 // partition() of model/partition.hpp (documented there).
 
-#include "trident/model/partition.hpp"
+// Included only at the end of model/partition.hpp (which declares what this defines).
 
 #include <algorithm>
 #include <cmath>

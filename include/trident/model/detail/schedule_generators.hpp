@@ -3,7 +3,7 @@
 // Each generator writes the compute order of every device; insert_transfers() adds the sends and
 // receives next to the actions that produce and consume the data.
 
-#include "trident/model/schedule.hpp"
+// Included only at the end of model/schedule.hpp (which declares what this defines).
 
 #include <algorithm>
 #include <stdexcept>

@@ -2,7 +2,7 @@
 // validate() of model/validate.hpp (documented there).  Every action of the table gets an index
 // entry (device, position) per (kind, stage, micro-batch); the checks then look positions up.
 
-#include "trident/model/validate.hpp"
+// Included only at the end of model/validate.hpp (which declares what this defines).
 
 #include <cstddef>
 #include <string>
