@@ -26,6 +26,10 @@
 /// | blocking_pool (threads for blocking work)  | task/blocking_pool.hpp |
 /// | explain (why a region got its speedup)     | explain/explain.hpp  |
 /// | device_vector, device_span (nvcc only)     | backend/cuda/        |
+/// | model::schedule_table, action; gpipe, one_f_one_b, interleaved_one_f_one_b, zero_bubble_h1, insert_transfers | model/schedule.hpp |
+/// | model::validate, invalid_schedule          | model/validate.hpp   |
+/// | model::simulate, stage_costs, prediction, in_flight_micro_batches | model/simulate.hpp |
+/// | model::partition, layer_profile, device_profile, partition_result | model/partition.hpp |
 /// | TRIDENT_LAMBDA                             | lambda.hpp           |
 /// | exceptions                                 | errors.hpp           |
 /// | device, cpu_device, gpu_device, memory_lease, _KiB/_MiB/_GiB | device.hpp |
@@ -68,9 +72,13 @@
 #include "trident/model/layers/relu.hpp"
 #include "trident/model/loss.hpp"
 #include "trident/model/optimizer.hpp"
+#include "trident/model/partition.hpp"
 #include "trident/model/reference.hpp"
+#include "trident/model/schedule.hpp"
 #include "trident/model/sequential.hpp"
+#include "trident/model/simulate.hpp"
 #include "trident/model/tensor.hpp"
+#include "trident/model/validate.hpp"
 
 #if defined(__CUDACC__)
 #  include "trident/task/gpu_stage.cuh"
