@@ -24,6 +24,7 @@
 /// | task_group                                 | task/task_group.hpp  |
 /// | blocking_pool (threads for blocking work)  | task/blocking_pool.hpp |
 /// | explain (why a region got its speedup)     | explain/explain.hpp  |
+/// | in-process collectives: in_process_group, communicator (all_reduce, reduce_scatter, all_gather, broadcast, barrier), run_in_process | comm/communicator.hpp |
 /// | device_vector, device_span (nvcc only)     | backend/cuda/        |
 /// | TRIDENT_LAMBDA                             | lambda.hpp           |
 /// | exceptions                                 | errors.hpp           |
@@ -45,6 +46,8 @@
 #include "trident/task/invoke.hpp"
 #include "trident/task/pipeline.hpp"
 #include "trident/task/task_group.hpp"
+
+#include "trident/comm/communicator.hpp"
 
 #include "trident/explain/explain.hpp"
 
