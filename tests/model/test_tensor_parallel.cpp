@@ -4,6 +4,11 @@
 // booked on the shard devices, errors (splits, devices, shapes, out of memory inside a shard).
 
 #include <trident/model/any_layer.hpp>
+#include <trident/model/layers/relu.hpp>
+#include <trident/model/loss.hpp>
+#include <trident/model/optimizer.hpp>
+#include <trident/model/reference.hpp>
+#include <trident/model/sequential.hpp>
 #include <trident/model/tensor_parallel.hpp>
 
 #include <catch2/catch.hpp>
@@ -198,6 +203,34 @@ TEST_CASE("a tensor-parallel layer works through any_layer and copies book their
     // The call's buffers were booked on the shard's device (gelu output 5 x 3, partial output 5 x 3).
     CHECK(devices[0].peak() >= devices[0].in_use() + 2 * 5 * 3 * sizeof(float));
     CHECK(devices[0].in_use() == 2 * 27 * sizeof(float));
+}
+
+TEST_CASE("tensor-parallel layers in a sequential train as the unsplit net does", "[model][tensor_parallel]")
+{
+    // net: tensor_parallel_mlp(6 -> 10 -> 5), relu, column_parallel_dense(5 -> 7), row_parallel_dense(7 -> 4);
+    // reference: dense(6 -> 10), gelu, dense(10 -> 5), relu, dense(5 -> 7), dense(7 -> 4), same seeds.
+    for (std::size_t k : {1u, 2u, 3u}) {
+        INFO("K " << k);
+        const auto shards = cpu_devices(k);
+        mp::sequential net{mp::tensor_parallel_mlp(6, 10, 5, shards, 1), mp::relu(),
+                           mp::column_parallel_dense(5, 7, shards, 3), mp::row_parallel_dense(7, 4, shards, 4)};
+        mp::sequential ref{mp::dense(6, 10, 1), mp::gelu(), mp::dense(10, 5, 2), mp::relu(), mp::dense(5, 7, 3),
+                           mp::dense(7, 4, 4)};
+        const matrix x = random_matrix(6, 6, 11), targets = random_matrix(6, 4, 12);
+        const mp::sgd opt{.learning_rate = 0.1, .momentum = 0.9};
+        mp::reference_trainer trainer(net, trident::cpu_device(1, 16_MiB), mp::mean_squared_error{}, opt);
+        mp::reference_trainer ref_trainer(ref, trident::cpu_device(1, 16_MiB), mp::mean_squared_error{}, opt);
+        for (int step = 0; step < 3; ++step) {
+            const double loss = trainer.step(x.cview(), targets.cview(), 2);
+            const double ref_loss = ref_trainer.step(x.cview(), targets.cview(), 2);
+            CHECK(std::abs(loss - ref_loss) <= 1e-5 * std::abs(ref_loss));
+        }
+        auto [d1, d2] = net[0].target<mp::tensor_parallel_mlp>()->to_dense();
+        CHECK(relative_error(d1.parameters(), ref[0].parameters()) < 1e-5);
+        CHECK(relative_error(d2.parameters(), ref[2].parameters()) < 1e-5);
+        CHECK(relative_error(net[2].target<mp::column_parallel_dense>()->to_dense().parameters(), ref[4].parameters()) < 1e-5);
+        CHECK(relative_error(net[3].target<mp::row_parallel_dense>()->to_dense().parameters(), ref[5].parameters()) < 1e-5);
+    }
 }
 
 TEST_CASE("tensor-parallel errors name what is wrong and never hang", "[model][tensor_parallel][errors]")
