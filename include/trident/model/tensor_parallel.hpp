@@ -15,8 +15,11 @@
 /// and `row_parallel_dense` equal `dense(in, out, seed)`, `tensor_parallel_mlp` equals
 /// `dense(in, hidden, seed)`, `gelu`, `dense(hidden, out, seed + 1)` (the same seeds give the same
 /// parameters, and a layer can be made from given dense layers).  `to_dense()` re-assembles the
-/// parameters and gradients in the unsplit layout.  Backward is split (`backward_input`, with the
-/// collective, and `backward_weight`, local to each shard), as zero-bubble schedules want.
+/// parameters and gradients in the unsplit layout.  Backward is split, as zero-bubble schedules
+/// want: `backward_input` holds the backward's collective where there is one, `backward_weight` is
+/// local to each shard.  Under `trident::model::reference_trainer` (or a stage) the stage device also
+/// books `parameters().size()` floats for parameters and gradients: the shards' own bookings are
+/// those of the shard devices.
 ///
 /// \code
 ///   using namespace trident::literals;
