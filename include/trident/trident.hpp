@@ -38,6 +38,7 @@
 /// | model::softmax_cross_entropy, mean_squared_error | model/loss.hpp  |
 /// | model::sgd, adam                           | model/optimizer.hpp  |
 /// | model::forward, accumulate_gradients, reference_trainer (one device) | model/reference.hpp |
+/// | model::column_parallel_dense, row_parallel_dense, tensor_parallel_mlp (tensor parallelism) | model/tensor_parallel.hpp |
 
 #include "trident/version.hpp"
 
@@ -74,6 +75,7 @@
 #include "trident/model/reference.hpp"
 #include "trident/model/sequential.hpp"
 #include "trident/model/tensor.hpp"
+#include "trident/model/tensor_parallel.hpp"
 
 #if defined(__CUDACC__)
 #  include "trident/task/gpu_stage.cuh"
