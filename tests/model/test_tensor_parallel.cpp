@@ -27,7 +27,9 @@ using namespace trident::literals;
 
 namespace {
 
-std::vector<trident::device> cpu_devices(std::size_t k, std::size_t budget = 64_MiB)
+constexpr std::size_t default_budget = 64_MiB; // not in the default argument: clang rejects a consteval call there
+
+std::vector<trident::device> cpu_devices(std::size_t k, std::size_t budget = default_budget)
 {
     std::vector<trident::device> d;
     for (std::size_t s = 0; s < k; ++s)
