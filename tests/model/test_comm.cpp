@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstring>
+#include <latch>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -419,6 +420,7 @@ TEST_CASE("run_in_process: a throwing rank reaches the caller, a rank that leave
 TEST_CASE("timeout: the ranks not arrived are named, the late rank finds the group aborted", "[comm][errors]")
 {
     std::atomic<bool> timed_out{false};
+    std::latch on_time(2); // ranks 0 and 2 enter the collective together, long before the timeout
     const auto errors = run_collecting(
         3,
         [&](comm::communicator c) {
@@ -427,10 +429,12 @@ TEST_CASE("timeout: the ranks not arrived are named, the late rank finds the gro
                 while (!c.aborted())
                     std::this_thread::sleep_for(std::chrono::milliseconds(1));
                 timed_out = true;
+            } else {
+                on_time.arrive_and_wait();
             }
             c.all_reduce(data);
         },
-        comm::group_options{.timeout = std::chrono::milliseconds(50)});
+        comm::group_options{.timeout = std::chrono::milliseconds(300)});
     CHECK(timed_out);
     CHECK_THAT(errors[0] + errors[2], Catch::Contains("collective_timeout") &&
                                           Catch::Contains("waiting for rank(s) 1, which had not arrived"));
