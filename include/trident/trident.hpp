@@ -25,6 +25,7 @@
 /// | task_group                                 | task/task_group.hpp  |
 /// | blocking_pool (threads for blocking work)  | task/blocking_pool.hpp |
 /// | explain (why a region got its speedup)     | explain/explain.hpp  |
+/// | in-process collectives: in_process_group, communicator (all_reduce, reduce_scatter, all_gather, broadcast, barrier), run_in_process | comm/communicator.hpp |
 /// | device_vector, device_span (nvcc only)     | backend/cuda/        |
 /// | model::schedule_table, action; gpipe, one_f_one_b, interleaved_one_f_one_b, zero_bubble_h1, insert_transfers | model/schedule.hpp |
 /// | model::validate, invalid_schedule          | model/validate.hpp   |
@@ -41,6 +42,7 @@
 /// | model::softmax_cross_entropy, mean_squared_error | model/loss.hpp  |
 /// | model::sgd, adam                           | model/optimizer.hpp  |
 /// | model::forward, accumulate_gradients, reference_trainer (one device) | model/reference.hpp |
+/// | model::column_parallel_dense, row_parallel_dense, tensor_parallel_mlp (tensor parallelism) | model/tensor_parallel.hpp |
 
 #include "trident/version.hpp"
 
@@ -61,6 +63,8 @@
 #include "trident/task/pipeline.hpp"
 #include "trident/task/task_group.hpp"
 
+#include "trident/comm/communicator.hpp"
+
 #include "trident/explain/explain.hpp"
 
 #include "trident/device.hpp"
@@ -78,6 +82,7 @@
 #include "trident/model/sequential.hpp"
 #include "trident/model/simulate.hpp"
 #include "trident/model/tensor.hpp"
+#include "trident/model/tensor_parallel.hpp"
 #include "trident/model/validate.hpp"
 
 #if defined(__CUDACC__)
