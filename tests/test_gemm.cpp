@@ -228,3 +228,25 @@ TEST_CASE("gemm with beta 0 does not read C (a NaN in C does not survive)", "[ge
         REQUIRE(std::all_of(c.begin(), c.end(), [](double x) { return std::isfinite(x); }));
     });
 }
+
+TEST_CASE("gemm under par runs its tiles as trident tasks, so a threads(n) or thread_arena cap holds", "[gemm][cpu]")
+{
+    const matrix<float> a(2048, 48, 21), b(48, 2048, 22); // C: 4 x 4 tiles of 512 x 512
+    matrix<float> c(2048, 2048, 23);
+    auto check = [&](const auto& policy, std::size_t cap) {
+        const trident::explanation e = trident::explain([&] { trident::gemm(policy, a.cview(), b.cview(), c.view()); });
+        const auto workers = std::count_if(e.per_worker.begin(), e.per_worker.end(),
+                                           [](const trident::worker_activity& w) { return w.calls > 0; });
+        std::size_t most_at_once = 0; // the largest number of workers busy at the same time
+        for (std::size_t k = 0; k < e.seconds_at_concurrency.size(); ++k)
+            if (e.seconds_at_concurrency[k] > 0)
+                most_at_once = k;
+        CHECK(e.count_events("task") == 16);
+        CHECK(static_cast<std::size_t>(workers) <= cap);
+        CHECK(most_at_once <= cap);
+    };
+    check(trident::par.threads(1), 1);
+    check(trident::par.threads(2), 2);
+    trident::thread_arena one(1);
+    check(trident::par.on(one), 1);
+}
