@@ -4,12 +4,13 @@
 // operands whatever the number of threads, and the result is bitwise the same.
 //
 // Each dimension of C is cut into at most max_blocks blocks of min_block elements or more (the
-// last block of a dimension may be shorter; a dimension of at most min_block is one block).  Every tile is one call of the whole k: a
-// tile packs its own rows of op(A) and columns of op(B) again, about (1/rows + 1/cols) / 2 packed
-// elements per flop of the tile, so tiles are kept large: with blocks of 256 instead of 512, par on
-// one thread cost 10-17% more than one call on 1024 x 1024 products (benchmarks/bench_gemm.cpp,
-// rows trident_par_1thread against blas).  The price: a product of at most 1024 x 1024 has at most
-// 4 tiles, so at most 4 threads work on it.
+// last block of a dimension may be shorter; a dimension of at most min_block is one block).  Every
+// tile is one call over the whole k: it packs its own rows of op(A) and columns of op(B) again,
+// about (1/rows + 1/cols) / 2 packed elements per flop of the tile, so tiles are kept large (with
+// blocks of 256, par on one thread fell well short of one call on 1024 x 1024 products;
+// benchmarks/bench_gemm.cpp's trident_par_1thread rows against its blas rows measure the
+// difference).  The price: a product of at most 1024 x 1024 has at most 4 tiles, so at most 4
+// threads work on it.
 
 #include <algorithm>
 #include <cstddef>
