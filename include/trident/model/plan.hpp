@@ -3,9 +3,10 @@
 /// `trident::model::pipeline_plan`: a network sharded over devices (made by `shard()`, shard.hpp),
 /// and its training step.
 ///
-/// `plan.step(x, y)` runs one training step of the schedule the plan was made with: x (batch x
-/// input features) is cut into the plan's m micro-batches of batch / m rows each (y likewise: one
-/// target row per sample); one thread per device runs that device's action list inside the
+/// `plan.step(x, y)` runs one training step of the schedule the plan was made with: x (rows x
+/// input features) is cut into the plan's m micro-batches as the unsharded reference cuts it
+/// (`micro_batch_rows`, reference.hpp: rows / m each, and one more for the first rows % m when m
+/// does not divide the rows; y likewise, one target row per sample); one thread per device runs that device's action list inside the
 /// device's arena (the layers' `trident::par` calls there use at most `device.threads()` threads);
 /// activations and gradients move between devices through in-process channels (a receive blocks
 /// until the sender's data is there; the buffer moves, and its bytes move to the receiver's
@@ -26,7 +27,7 @@
 /// again.
 ///
 /// \code
-///   auto plan = trident::model::shard(net, devices, {.micro_batches = 8, .batch_size = 64});
+///   auto plan = trident::model::shard(net, devices, {.micro_batches = 8, .batch_size = 64});  // shard.hpp
 ///   std::cout << plan;                                   // stages, bytes per device, prediction
 ///   trident::model::step_stats s = plan.step(x, y);      // x: 64 x in, y: 64 x 1 (class indices)
 ///   std::printf("loss %g, %.3f s, bubble %.0f%%\n", s.loss, s.seconds, 100 * s.bubble);
@@ -36,9 +37,11 @@
 /// step (the plan's devices run its layers).  A plan is move-only; step() is not reentrant.
 /// Complexity of step(): the layers' work plus O(actions * log) for the bookkeeping, p threads
 /// started.
-/// \throws std::invalid_argument from step() when x.rows() is 0 or not a multiple of the plan's
-///   micro-batch count (naming both), when y.rows() != x.rows(), or when x.cols() is not the
-///   network's input width; stage_error and step_cancelled as above.
+/// The memory plan holds for batches of at most the plan's batch_size rows; a larger batch may
+/// exceed a budget during the step (then a stage_error nesting trident::out_of_memory).
+/// \throws std::invalid_argument from step() when x has fewer rows than the plan has micro-batches
+///   (naming both), when y.rows() != x.rows(), when y is not as wide as the loss takes, or when
+///   x.cols() is not the network's input width; stage_error and step_cancelled as above.
 
 #include "trident/device.hpp"
 #include "trident/matrix_view.hpp"
@@ -70,6 +73,8 @@ public:
     [[nodiscard]] const std::vector<stage_info>& stages() const noexcept { return s_->info; }
     [[nodiscard]] const std::vector<device>& devices() const noexcept { return s_->devices; }
     [[nodiscard]] const schedule_table& schedule() const noexcept { return s_->table; }
+    /// "gpipe", "1f1b", "interleaved(v=2)", "zb-h1" (also what schedule::automatic chose), or "custom".
+    [[nodiscard]] const std::string& schedule_name() const noexcept { return s_->schedule_name; }
     /// The micro-batch count and the batch the plan was made for.
     [[nodiscard]] int micro_batches() const noexcept { return s_->table.micro_batches; }
     [[nodiscard]] std::size_t batch_size() const noexcept { return s_->batch; }

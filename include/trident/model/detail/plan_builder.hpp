@@ -8,6 +8,7 @@
 #include "trident/model/detail/plan_state.hpp"
 #include "trident/model/detail/stage_partition.hpp"
 #include "trident/model/plan.hpp"
+#include "trident/model/planner.hpp"
 #include "trident/model/schedule.hpp"
 #include "trident/model/shard_options.hpp"
 #include "trident/model/simulate.hpp"
@@ -24,19 +25,6 @@ namespace trident::model::detail {
 [[noreturn]] inline void bad_option(const std::string& what)
 {
     throw std::invalid_argument("trident::model::shard: " + what);
-}
-
-/// The built-in schedule `kind` for p devices and m micro-batches (automatic is the planner's).
-inline schedule_table built_in_schedule(model::schedule kind, int p, int m, int chunks)
-{
-    switch (kind) {
-    case model::schedule::gpipe: return gpipe(p, m);
-    case model::schedule::one_f_one_b: return one_f_one_b(p, m);
-    case model::schedule::interleaved: return interleaved_one_f_one_b(p, m, chunks);
-    case model::schedule::zero_bubble_h1: return zero_bubble_h1(p, m);
-    case model::schedule::automatic: break;
-    }
-    bad_option("schedule::automatic is resolved by the planner (planner.hpp), not here");
 }
 
 /// A stage holding a layer that does not split its backward adds that layer's weight gradients in
@@ -97,28 +85,60 @@ struct plan_builder {
             bad_option("chunks must be at least 1, got " + std::to_string(o.chunks));
         if (!(o.flops_per_second > 0))
             bad_option("flops_per_second must be positive, got " + std::to_string(o.flops_per_second));
-        if (const auto* kind = std::get_if<model::schedule>(&o.schedule))
-            table = built_in_schedule(*kind, p, o.micro_batches, o.chunks);
+        std::string name = "custom";
+        if (const auto* kind = std::get_if<model::schedule>(&o.schedule)) {
+            if (*kind == model::schedule::automatic)
+                o = automatic_choice(net, devices, o);
+            const model::schedule chosen = std::get<model::schedule>(o.schedule);
+            table = built_in_table(chosen, p, o.micro_batches, o.chunks);
+            name = chosen == model::schedule::interleaved ? "interleaved(v=" + std::to_string(o.chunks) + ")"
+                                                          : schedule_label(chosen);
+        }
         validate(table);
 
-        std::size_t in = o.input_features;
-        if (in == 0) {
-            const auto fixed = net.input_features();
-            if (!fixed)
-                bad_option("options.input_features is 0 and the first layer, " + net[0].name() +
-                           ", takes any width: say the network's input width");
-            in = *fixed;
-        }
-        std::vector<std::size_t> feat{in};
-        for (std::size_t w : net.widths(in))
-            feat.push_back(w);
-        // The largest micro-batch (micro_batch_rows: the first batch % m micro-batches have one row more).
-        const auto m = static_cast<std::size_t>(o.micro_batches);
-        const std::size_t rows = (o.batch_size + m - 1) / m;
+        const std::vector<std::size_t> feat = network_widths(net, o.input_features);
+        const std::size_t rows = largest_micro_batch(o.batch_size, o.micro_batches);
         const std::vector<layer_cost> costs = o.costs == costs_from::measured
                                                   ? measured_costs(net, feat, rows, devices.front())
                                                   : estimated_costs(net, feat, rows, o.flops_per_second);
-        return finish(net, std::move(devices), std::move(table), o, feat, rows, costs);
+        pipeline_plan plan = finish(net, std::move(devices), std::move(table), o, feat, rows, costs);
+        plan.s_->schedule_name = std::move(name);
+        return plan;
+    }
+
+    /// The options with the planner's choice: the fastest candidate that fits.
+    /// \throws out_of_memory (the message of the candidate that came closest: recomputation on,
+    /// the most micro-batches) when none fits.
+    static shard_options automatic_choice(sequential& net, const std::vector<device>& devices, shard_options o)
+    {
+        const std::vector<plan_candidate> cands = plan_candidates(net, devices, o);
+        const plan_candidate* best = nullptr;
+        for (const plan_candidate& c : cands)
+            if (c.fits && (best == nullptr || c.predicted_seconds < best->predicted_seconds))
+                best = &c;
+        if (best == nullptr) { // the most frugal candidate's out_of_memory: 1F1B, most micro-batches, recomputed
+            shard_options frugal = o;
+            frugal.schedule = model::schedule::one_f_one_b;
+            frugal.micro_batches = 1;
+            for (const plan_candidate& c : cands)
+                if (c.kind == model::schedule::one_f_one_b)
+                    frugal.micro_batches = std::max(frugal.micro_batches, c.micro_batches);
+            if (frugal.recomputation.size() == 1 && frugal.recomputation[0] == model::recompute::automatic)
+                frugal.recomputation = {model::recompute::on};
+            const auto feat = network_widths(net, o.input_features);
+            const std::size_t rows = largest_micro_batch(o.batch_size, frugal.micro_batches);
+            (void)choose_stages(built_in_table(model::schedule::one_f_one_b, static_cast<int>(devices.size()),
+                                               frugal.micro_batches, 1),
+                                devices, frugal, feat, rows, estimated_costs(net, feat, rows, o.flops_per_second),
+                                net);
+            throw std::logic_error("trident::model::shard: the planner found nothing that fits, but 1F1B does");
+        }
+        o.schedule = best->kind;
+        o.micro_batches = best->micro_batches;
+        o.chunks = best->chunks;
+        if (o.recomputation.size() == 1 && o.recomputation[0] == model::recompute::automatic)
+            o.recomputation = {best->recompute ? model::recompute::on : model::recompute::off};
+        return o;
     }
 
     /// From a validated table and the layers' costs: the partition, the bookings, the prediction.

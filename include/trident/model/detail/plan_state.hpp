@@ -36,6 +36,7 @@ struct plan_state {
     sequential* net = nullptr;
     std::vector<device> devices;
     schedule_table table;
+    std::string schedule_name; // "gpipe", "1f1b", "interleaved(v=2)", "zb-h1", "custom"
     std::vector<stage_layout> layout;
     std::vector<stage_info> info;
     std::vector<std::size_t> features;
@@ -215,8 +216,8 @@ inline std::ostream& plan_state::print(std::ostream& os) const
 {
     auto mib = [](std::size_t b) { return static_cast<double>(b) / (1024.0 * 1024.0); };
     auto& layers = net->layers();
-    os << "pipeline plan: " << info.size() << " stages on " << devices.size() << " devices, " << table.micro_batches
-       << " micro-batches of " << batch / static_cast<std::size_t>(table.micro_batches) << " rows\n";
+    os << "pipeline plan: " << schedule_name << ", " << info.size() << " stages on " << devices.size()
+       << " devices, batch " << batch << " in " << table.micro_batches << " micro-batches\n";
     for (std::size_t s = 0; s < info.size(); ++s) {
         const stage_info& st = info[s];
         os << "  stage " << s << " on " << devices[static_cast<std::size_t>(st.device)].name() << ": layers "
