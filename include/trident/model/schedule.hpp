@@ -22,6 +22,9 @@
 /// stage s's activation (SA s) is received as stage s + 1's input (RA s + 1); a send of stage s's
 /// input gradient (SG s) is received as stage s - 1's output gradient (RG s - 1).  Two consecutive
 /// stages on the same device exchange nothing (no send or receive actions between them).
+/// Every generator runs the weight-gradient work (W or BW) of each stage in micro-batch order
+/// 0, 1, ..., m - 1, which validate() requires of every schedule: gradients then accumulate in the
+/// same order whatever the schedule, so all schedules give bitwise the same parameters.
 ///
 /// Printing: `to_string(action)` gives "F3.1" (forward of stage 3, micro-batch 1), "SA3.1>2" (send
 /// stage 3's activation of micro-batch 1 to device 2), "RA4.1<1" (receive it from device 1);
@@ -30,12 +33,16 @@
 /// \code
 ///   auto table = trident::model::one_f_one_b(/*devices*/ 2, /*micro_batches*/ 3);
 ///   std::cout << table;
-///   // 1F1B-like schedule: 2 devices, 2 stages, 3 micro-batches
-///   // d0: F0.0 SA0.0>1 F0.1 SA0.1>1 RG0.0<1 BW0.0 F0.2 ...
+///   // schedule: 2 devices, 2 stages, 3 micro-batches; stage -> device: 0 1
+///   // d0: F0.0 SA0.0>1 F0.1 SA0.1>1 RG0.0<1 BW0.0 F0.2 SA0.2>1 RG0.1<1 BW0.1 RG0.2<1 BW0.2
+///   // d1: RA1.0<0 F1.0 BW1.0 SG1.0>0 RA1.1<0 F1.1 BW1.1 SG1.1>0 RA1.2<0 F1.2 BW1.2 SG1.2>0
+///   trident::model::validate(table);    // model/validate.hpp: throws if a custom edit broke it
 /// \endcode
 ///
-/// Everything here is plain data and strings: no allocation beyond the vectors, no threads.
-/// Complexity: printing is linear in the number of actions.
+/// Everything here is plain data and strings, no threads.  Complexity: every generator and the
+/// printing are linear in the number of actions, O(stages * micro_batches).
+/// Exceptions: the generators throw std::invalid_argument for a count below 1 (and interleaved 1F1B
+/// for m not a multiple of p), naming the value; see each function.
 
 #include <ostream>
 #include <sstream>
@@ -161,4 +168,51 @@ inline std::ostream& operator<<(std::ostream& os, const schedule_table& t)
     return os.str();
 }
 
+// ---- Generators ----------------------------------------------------------------------------------
+
+/// Adds the sends and receives to lists that hold only compute actions (F, B, W, BW): before every
+/// F whose input comes from another device, the receive of that activation; after every F whose
+/// output goes to another device, the send; likewise for gradients around B (or BW).  Sends are
+/// placed right after the action that produces the data, receives right before the one that needs
+/// it, so the result is deadlock-free exactly when the compute order is.  Existing sends and
+/// receives are kept as they are (only compute actions trigger insertions).
+/// Useful for custom schedules: write the compute order, let this add the transfers, validate().
+/// \throws std::invalid_argument when stage_device is malformed (size or device out of range).
+/// Complexity: linear in the number of actions.
+[[nodiscard]] inline schedule_table insert_transfers(schedule_table table);
+
+/// GPipe: every device runs all forwards (micro-batch 0..m-1), then all backwards (BW, in the same
+/// order).  One stage per device (stages = devices).  Keeps m micro-batches of activations in
+/// flight on every stage.  Bubble with equal costs: (p - 1) / (m + p - 1) of the step.
+/// \throws std::invalid_argument when devices < 1 or micro_batches < 1 (naming the value).
+[[nodiscard]] inline schedule_table gpipe(int devices, int micro_batches);
+
+/// 1F1B (PipeDream-Flush): device i runs min(p - i - 1, m) warm-up forwards, then alternates one
+/// forward and one backward (BW), then the remaining backwards.  Same bubble as GPipe, but stage i
+/// keeps at most p - i micro-batches in flight (the first stage p).  Any m >= 1.
+/// \throws std::invalid_argument when devices < 1 or micro_batches < 1.
+[[nodiscard]] inline schedule_table one_f_one_b(int devices, int micro_batches);
+
+/// Interleaved 1F1B (Megatron-LM): v = chunks_per_device model chunks per device, stages = p * v,
+/// stage s on device s % p.  Micro-batches go in groups of p: each device runs the forwards of a
+/// group on chunk 0, then chunk 1, ... (backwards likewise, chunks in reverse), with Megatron's
+/// warm-up of 2 (p - i - 1) + (v - 1) p forwards on device i.  With equal costs and m a multiple
+/// of p the bubble is (p - 1) / (v m + p - 1): the GPipe/1F1B bubble divided by about v, at v times
+/// the transfers.  Requires m a multiple of p when v > 1 (as Megatron-LM does); v = 1 is 1F1B.
+/// \throws std::invalid_argument when devices, micro_batches or chunks_per_device < 1, or when
+/// v > 1 and micro_batches is not a multiple of devices (naming both).
+[[nodiscard]] inline schedule_table interleaved_one_f_one_b(int devices, int micro_batches, int chunks_per_device);
+
+/// ZB-H1 (Qi et al. 2024, "Zero Bubble Pipeline Parallelism"): backward split into the input
+/// gradient B (on the critical path) and the weight gradient W, which is delayed into what would
+/// be 1F1B's bubble.  Device i runs 1F1B's warm-up, then F B pairs, doing a W before a forward only
+/// when p micro-batches would otherwise be between their F and their W; in the cool-down a W before
+/// each B (while the gradient travels); the remaining W last.  At most p micro-batches in flight (F started, W not done)
+/// on every stage, 1F1B's peak; F to B at most p - i on stage i, as 1F1B.  With F = B = W and
+/// m >= p the step is 3m + p - 1 units against 1F1B's 3(m + p - 1).
+/// \throws std::invalid_argument when devices < 1 or micro_batches < 1.
+[[nodiscard]] inline schedule_table zero_bubble_h1(int devices, int micro_batches);
+
 } // namespace trident::model
+
+#include "trident/model/detail/schedule_generators.hpp"
