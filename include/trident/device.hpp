@@ -155,7 +155,9 @@ public:
 
     /// Runs `f()` where this device's work runs: inside its arena (CPU), on the calling thread
     /// (GPU: the caller drives the device).  Inside, a plain `trident::par` call (the built-in
-    /// layers' gemm) stays in the arena, hence on at most threads() threads.  Returns f's result;
+    /// layers' gemm) stays in the arena, hence on at most threads() threads (the one exception, as
+    /// for any arena: an arena of exactly oneTBB's default size under a container CPU quota below it
+    /// runs plain par in the quota's arena; see thread_arena.hpp).  Returns f's result (a value);
     /// exceptions propagate.
     template <class F>
     decltype(auto) execute(F&& f) const
