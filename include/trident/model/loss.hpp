@@ -72,7 +72,7 @@ struct softmax_cross_entropy {
                   float scale) const
     {
         check(logits, targets);
-        detail::check_shape(name(), "grad", grad, logits.rows(), logits.cols());
+        trident::detail::check_shape(name(), "grad", grad, logits.rows(), logits.cols());
         for (std::size_t r = 0; r < logits.rows(); ++r) {
             const std::size_t t = target_class(targets, r, logits.cols());
             const double max = row_max(logits, r);
@@ -91,7 +91,7 @@ private:
     {
         if (logits.cols() == 0)
             throw std::invalid_argument("trident::model::softmax_cross_entropy: logits have no columns");
-        detail::check_shape(name(), "targets", targets, logits.rows(), 1);
+        trident::detail::check_shape(name(), "targets", targets, logits.rows(), 1);
     }
     static double row_max(matrix_view<const float> logits, std::size_t r)
     {
@@ -117,7 +117,7 @@ struct mean_squared_error {
 
     [[nodiscard]] double value(matrix_view<const float> logits, matrix_view<const float> targets) const
     {
-        detail::check_shape(name(), "targets", targets, logits.rows(), logits.cols());
+        trident::detail::check_shape(name(), "targets", targets, logits.rows(), logits.cols());
         double total = 0.0;
         for (std::size_t r = 0; r < logits.rows(); ++r) {
             double row = 0.0;
@@ -133,8 +133,8 @@ struct mean_squared_error {
     void gradient(matrix_view<const float> logits, matrix_view<const float> targets, matrix_view<float> grad,
                   float scale) const
     {
-        detail::check_shape(name(), "targets", targets, logits.rows(), logits.cols());
-        detail::check_shape(name(), "grad", grad, logits.rows(), logits.cols());
+        trident::detail::check_shape(name(), "targets", targets, logits.rows(), logits.cols());
+        trident::detail::check_shape(name(), "grad", grad, logits.rows(), logits.cols());
         const double factor = 2.0 * scale / static_cast<double>(logits.cols() ? logits.cols() : 1);
         for (std::size_t r = 0; r < logits.rows(); ++r)
             for (std::size_t c = 0; c < logits.cols(); ++c)

@@ -39,7 +39,7 @@ public:
 
     void forward(matrix_view<const float> in, matrix_view<float> out, std::span<float> /*saved*/) const
     {
-        detail::check_shape(name(), "out", out, in.rows(), in.cols());
+        trident::detail::check_shape(name(), "out", out, in.rows(), in.cols());
         for (std::size_t r = 0; r < in.rows(); ++r)
             for (std::size_t c = 0; c < in.cols(); ++c) {
                 const float x = in(r, c);
@@ -50,8 +50,8 @@ public:
     void backward(matrix_view<const float> in, matrix_view<const float> /*out*/, std::span<const float> /*saved*/,
                   matrix_view<const float> grad_out, matrix_view<float> grad_in) const
     {
-        detail::check_shape(name(), "grad_out", grad_out, in.rows(), in.cols());
-        detail::check_shape(name(), "grad_in", grad_in, in.rows(), in.cols());
+        trident::detail::check_shape(name(), "grad_out", grad_out, in.rows(), in.cols());
+        trident::detail::check_shape(name(), "grad_in", grad_in, in.rows(), in.cols());
         for (std::size_t r = 0; r < in.rows(); ++r)
             for (std::size_t c = 0; c < in.cols(); ++c) {
                 const float x = in(r, c);

@@ -94,8 +94,8 @@ public:
                         matrix_view<const float> grad_out, matrix_view<float> grad_in) const
     {
         check(in, out, saved.size());
-        detail::check_shape(name(), "grad_out", grad_out, in.rows(), features_);
-        detail::check_shape(name(), "grad_in", grad_in, in.rows(), features_);
+        trident::detail::check_shape(name(), "grad_out", grad_out, in.rows(), features_);
+        trident::detail::check_shape(name(), "grad_in", grad_in, in.rows(), features_);
         const float* gain = parameters_.data();
         const std::size_t n = features_;
         for (std::size_t r = 0; r < in.rows(); ++r) {
@@ -122,7 +122,7 @@ public:
                          matrix_view<const float> grad_out)
     {
         check(in, out, saved.size());
-        detail::check_shape(name(), "grad_out", grad_out, in.rows(), features_);
+        trident::detail::check_shape(name(), "grad_out", grad_out, in.rows(), features_);
         float* dgain = gradients_.data();
         float* dbias = dgain + features_;
         for (std::size_t r = 0; r < in.rows(); ++r) {
@@ -141,8 +141,8 @@ private:
     void check(matrix_view<const float> in, const matrix_view<Out>& out, std::size_t saved) const
     {
         (void)output_features(in.cols());
-        detail::check_shape(name(), "out", out, in.rows(), features_);
-        detail::check_saved(name(), saved, 2 * in.rows());
+        trident::detail::check_shape(name(), "out", out, in.rows(), features_);
+        trident::detail::check_saved(name(), saved, 2 * in.rows());
     }
 
     std::size_t features_;

@@ -35,7 +35,7 @@ public:
 
     void forward(matrix_view<const float> in, matrix_view<float> out, std::span<float> /*saved*/) const
     {
-        detail::check_shape(name(), "out", out, in.rows(), in.cols());
+        trident::detail::check_shape(name(), "out", out, in.rows(), in.cols());
         for (std::size_t r = 0; r < in.rows(); ++r)
             for (std::size_t c = 0; c < in.cols(); ++c)
                 out(r, c) = in(r, c) > 0.0f ? in(r, c) : 0.0f;
@@ -44,8 +44,8 @@ public:
     void backward(matrix_view<const float> in, matrix_view<const float> /*out*/, std::span<const float> /*saved*/,
                   matrix_view<const float> grad_out, matrix_view<float> grad_in) const
     {
-        detail::check_shape(name(), "grad_out", grad_out, in.rows(), in.cols());
-        detail::check_shape(name(), "grad_in", grad_in, in.rows(), in.cols());
+        trident::detail::check_shape(name(), "grad_out", grad_out, in.rows(), in.cols());
+        trident::detail::check_shape(name(), "grad_in", grad_in, in.rows(), in.cols());
         for (std::size_t r = 0; r < in.rows(); ++r)
             for (std::size_t c = 0; c < in.cols(); ++c)
                 grad_in(r, c) = in(r, c) > 0.0f ? grad_out(r, c) : 0.0f;
