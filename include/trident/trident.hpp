@@ -29,6 +29,10 @@
 /// | model::validate, invalid_schedule          | model/validate.hpp   |
 /// | model::simulate, stage_costs, prediction, in_flight_micro_batches | model/simulate.hpp |
 /// | model::partition, layer_profile, device_profile, partition_result | model/partition.hpp |
+/// | model::shard, shard_options, schedule, recompute, costs_from | model/shard.hpp, model/shard_options.hpp |
+/// | model::pipeline_plan (step), step_stats, stage_info, device_memory | model/plan.hpp, model/plan_types.hpp |
+/// | model::stage_error, step_cancelled         | model/step_error.hpp |
+/// | model::plan_candidates (schedule::automatic) | model/planner.hpp  |
 /// | TRIDENT_LAMBDA                             | lambda.hpp           |
 /// | exceptions                                 | errors.hpp           |
 
@@ -53,7 +57,9 @@
 #include "trident/explain/explain.hpp"
 
 #include "trident/model/partition.hpp"
+#include "trident/model/planner.hpp"
 #include "trident/model/schedule.hpp"
+#include "trident/model/shard.hpp"
 #include "trident/model/simulate.hpp"
 #include "trident/model/validate.hpp"
 
