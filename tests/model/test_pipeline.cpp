@@ -172,3 +172,54 @@ TEST_CASE("the plan prints its stages, bytes per device and prediction", "[model
     for (const auto& st : plan.stages())
         CHECK(st.optimizer_bytes == 2 * st.parameter_bytes);
 }
+
+namespace {
+// y = w x with one parameter and an unsplit backward: its weight gradient is added in B.
+struct scale_layer {
+    std::vector<float> w{1.5f}, g{0.0f};
+    std::size_t output_features(std::size_t in) const { return in; }
+    std::size_t saved_floats(std::size_t, std::size_t) const { return 0; }
+    void forward(trident::matrix_view<const float> x, trident::matrix_view<float> y, std::span<float>)
+    {
+        for (std::size_t r = 0; r < x.rows(); ++r)
+            for (std::size_t c = 0; c < x.cols(); ++c)
+                y(r, c) = w[0] * x(r, c);
+    }
+    void backward(trident::matrix_view<const float> x, trident::matrix_view<const float>, std::span<const float>,
+                  trident::matrix_view<const float> dy, trident::matrix_view<float> dx)
+    {
+        for (std::size_t r = 0; r < x.rows(); ++r)
+            for (std::size_t c = 0; c < x.cols(); ++c) {
+                g[0] += dy(r, c) * x(r, c);
+                dx(r, c) = w[0] * dy(r, c);
+            }
+    }
+    std::span<float> parameters() { return w; }
+    std::span<float> gradients() { return g; }
+    std::string name() const { return "scale"; }
+    double flops(std::size_t rows, std::size_t in) const { return double(rows) * double(in); }
+};
+} // namespace
+
+TEST_CASE("a schedule whose B actions leave micro-batch order is refused for a stage with an unsplit weighted layer",
+          "[model][pipeline]")
+{
+    // One device: F0 F1 B1 B0 W0 W1 is a valid schedule (W in order), but scale_layer adds its
+    // weight gradient in B, which would then add micro-batch 1 before 0.
+    mp::schedule_table t{1, 1, 2, {0}, {{{mp::action_kind::forward, 0, 0}, {mp::action_kind::forward, 0, 1},
+                                        {mp::action_kind::backward_input, 0, 1}, {mp::action_kind::backward_input, 0, 0},
+                                        {mp::action_kind::backward_weight, 0, 0}, {mp::action_kind::backward_weight, 0, 1}}}};
+    mp::validate(t);
+    mp::sequential with_scale{mp::dense(8, 4, 1), scale_layer{}};
+    CHECK_THROWS_WITH(mp::shard(with_scale, cpu_devices(1), {.micro_batches = 2, .batch_size = 8, .schedule = t,
+                                                             .costs = mp::costs_from::estimate}),
+                      Catch::Contains("out of micro-batch order"));
+    // Without the unsplit layer the same schedule runs, and equals the reference.
+    mp::sequential net = make_net(), ref = make_net();
+    auto plan = mp::shard(net, cpu_devices(1), {.micro_batches = 2, .batch_size = 8, .schedule = t,
+                                                .costs = mp::costs_from::estimate});
+    const batch b = make_batch(8, 9);
+    plan.step(b.xv(), b.yv());
+    reference_steps(ref, {&b}, 2, mp::sgd{});
+    CHECK(same_parameters(net, ref));
+}

@@ -4,10 +4,13 @@
 #include "pipeline_helpers.hpp"
 
 #include <trident/model/planner.hpp>
+#include <trident/model/timeline.hpp>
 
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <sstream>
+#include <string>
 
 using namespace pipeline_test;
 using namespace trident::literals;
@@ -100,4 +103,32 @@ TEST_CASE("the measured timeline has the predicted timeline's actions, device by
             CHECK(measured == plan.schedule().actions[static_cast<std::size_t>(d)]);
         }
     }
+}
+
+TEST_CASE("write_timeline_trace: predicted and measured, one row per device, every compute action and receive",
+          "[model][planner]")
+{
+    mp::sequential net = make_net();
+    auto plan = mp::shard(net, cpu_devices(2, 64_MiB),
+                          {.micro_batches = 2, .batch_size = 8, .costs = mp::costs_from::estimate});
+    const batch b = make_batch(8, 24);
+    const mp::step_stats s = plan.step(b.xv(), b.yv());
+    std::ostringstream os;
+    mp::write_timeline_trace(os, plan, s.timeline);
+    const std::string json = os.str();
+    auto count = [&](const std::string& what) {
+        std::size_t n = 0;
+        for (auto at = json.find(what); at != std::string::npos; at = json.find(what, at + 1))
+            ++n;
+        return n;
+    };
+    std::size_t drawn = 0;
+    for (const auto& list : plan.schedule().actions)
+        for (const auto& a : list)
+            drawn += a.kind != mp::action_kind::send_activation && a.kind != mp::action_kind::send_gradient;
+    CHECK(count("\"ph\":\"X\"") == 2 * drawn);
+    CHECK(count("\"name\":\"F0.0\"") == 2);
+    CHECK(count("\"name\":\"dev1\"") == 2);
+    CHECK(json.front() == '{');
+    CHECK(json.find("]}") != std::string::npos);
 }
