@@ -25,6 +25,14 @@
 /// | blocking_pool (threads for blocking work)  | task/blocking_pool.hpp |
 /// | explain (why a region got its speedup)     | explain/explain.hpp  |
 /// | device_vector, device_span (nvcc only)     | backend/cuda/        |
+/// | model::schedule_table, action; gpipe, one_f_one_b, interleaved_one_f_one_b, zero_bubble_h1, insert_transfers | model/schedule.hpp |
+/// | model::validate, invalid_schedule          | model/validate.hpp   |
+/// | model::simulate, stage_costs, prediction, in_flight_micro_batches | model/simulate.hpp |
+/// | model::partition, layer_profile, device_profile, partition_result | model/partition.hpp |
+/// | model::shard, shard_options, schedule, recompute, costs_from | model/shard.hpp, model/shard_options.hpp |
+/// | model::pipeline_plan (step), step_stats, stage_info, device_memory | model/plan.hpp, model/plan_types.hpp |
+/// | model::stage_error, step_cancelled         | model/step_error.hpp |
+/// | model::plan_candidates (schedule::automatic) | model/planner.hpp  |
 /// | TRIDENT_LAMBDA                             | lambda.hpp           |
 /// | exceptions                                 | errors.hpp           |
 
@@ -47,6 +55,13 @@
 #include "trident/task/task_group.hpp"
 
 #include "trident/explain/explain.hpp"
+
+#include "trident/model/partition.hpp"
+#include "trident/model/planner.hpp"
+#include "trident/model/schedule.hpp"
+#include "trident/model/shard.hpp"
+#include "trident/model/simulate.hpp"
+#include "trident/model/validate.hpp"
 
 #if defined(__CUDACC__)
 #  include "trident/task/gpu_stage.cuh"
