@@ -25,7 +25,7 @@ message(STATUS "trident: CUDA backend ${trident_WITH_CUDA}")
 function(trident_link_cuda target)
   # CUDA 13 keeps Thrust/CUB/libcu++ under include/cccl, which g++ does not search.
   find_package(CCCL CONFIG REQUIRED HINTS "${CUDAToolkit_LIBRARY_DIR}/cmake" "${CUDAToolkit_TARGET_DIR}/lib64/cmake")
-  target_link_libraries(${target} INTERFACE CCCL::CCCL CUDA::cudart)
+  target_link_libraries(${target} INTERFACE CCCL::CCCL CUDA::cudart CUDA::cublas) # cuBLAS: trident::gemm
   target_compile_options(${target} INTERFACE $<$<COMPILE_LANGUAGE:CUDA>:--extended-lambda>)
   # cxx_std_20 reaches C++ sources only and nvcc defaults to C++17, which trident's headers reject.
   # CMake 3.25 knows no cuda_std_20 for nvcc, so the flag itself, unless the consuming target sets

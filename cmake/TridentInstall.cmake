@@ -9,4 +9,5 @@ configure_package_config_file(cmake/tridentConfig.cmake.in ${PROJECT_BINARY_DIR}
 write_basic_package_version_file(${PROJECT_BINARY_DIR}/tridentConfigVersion.cmake COMPATIBILITY SameMinorVersion
                                  ARCH_INDEPENDENT)
 install(FILES ${PROJECT_BINARY_DIR}/tridentConfig.cmake ${PROJECT_BINARY_DIR}/tridentConfigVersion.cmake
+              ${PROJECT_SOURCE_DIR}/cmake/TridentBlas.cmake
         DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/trident)

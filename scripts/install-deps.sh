@@ -1,12 +1,19 @@
 #!/usr/bin/env bash
 # Installs what trident needs to build, test and benchmark on Debian 12 / Ubuntu, if it is missing:
 # cmake, ninja-build, g++, libtbb-dev, catch2, libbenchmark-dev, python3, python3-matplotlib (the
-# benchmark report's plots), git.
+# benchmark report's plots), git, and for trident::gemm:
+#   libblis-serial-dev    BLIS built without threads (trident links it: one call per tile, on trident's
+#                         threads, so that a thread_arena's cap holds; BLIS may be called from many
+#                         threads at once, which Debian's serial OpenBLAS, built without locking, may not)
+#   libopenblas0-pthread  the threaded OpenBLAS: a peer row of the GEMM benchmarks (loaded by path,
+#                         never linked), and the BLAS NumPy uses once installed
+#   python3-numpy         np.dot, the lecture's own GEMM code, as a peer row
 # A machine that has them all is left alone (apt is not run at all).  Needs root, or sudo.
 # Then checks that cmake is at least 3.25 (the presets need it).
 set -euo pipefail
 
-packages=(cmake ninja-build g++ libtbb-dev catch2 libbenchmark-dev python3 python3-matplotlib git)
+packages=(cmake ninja-build g++ libtbb-dev catch2 libbenchmark-dev python3 python3-matplotlib git
+          libblis-serial-dev libopenblas0-pthread python3-numpy)
 
 installed() { # dpkg-query: is the package installed (status "install ok installed")?
   [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" = "install ok installed" ]

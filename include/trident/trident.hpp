@@ -18,6 +18,7 @@
 /// | reduce, map_reduce                         | data/reduce.hpp      |
 /// | inclusive_scan, exclusive_scan             | data/scan.hpp        |
 /// | sort, stable_sort                          | data/sort.hpp        |
+/// | gemm, gemm_options, matrix_view (BLAS / cuBLAS matrix product) | data/gemm.hpp |
 /// | run_pipeline, source, stage, stage modes   | task/pipeline.hpp    |
 /// | gpu_stage, gpu_map_stage (nvcc only)       | task/gpu_stage.cuh   |
 /// | parallel_invoke                            | task/invoke.hpp      |
@@ -44,6 +45,7 @@
 #include "trident/policy.hpp"
 
 #include "trident/data/for_each.hpp"
+#include "trident/data/gemm.hpp"
 #include "trident/data/map.hpp"
 #include "trident/data/reduce.hpp"
 #include "trident/data/scan.hpp"
