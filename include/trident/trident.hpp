@@ -36,6 +36,15 @@
 /// | model::plan_candidates (schedule::automatic) | model/planner.hpp  |
 /// | TRIDENT_LAMBDA                             | lambda.hpp           |
 /// | exceptions                                 | errors.hpp           |
+/// | device, cpu_device, gpu_device, memory_lease, _KiB/_MiB/_GiB | device.hpp |
+/// | model::tensor (booked on a device)         | model/tensor.hpp     |
+/// | model::layer concept, check_layer          | model/layer.hpp      |
+/// | model::dense, relu, gelu, layer_norm       | model/layers/*.hpp   |
+/// | model::any_layer                           | model/any_layer.hpp  |
+/// | model::sequential                          | model/sequential.hpp |
+/// | model::softmax_cross_entropy, mean_squared_error | model/loss.hpp  |
+/// | model::sgd, adam                           | model/optimizer.hpp  |
+/// | model::forward, accumulate_gradients, reference_trainer (one device) | model/reference.hpp |
 
 #include "trident/version.hpp"
 
@@ -58,6 +67,18 @@
 
 #include "trident/explain/explain.hpp"
 
+#include "trident/device.hpp"
+#include "trident/model/any_layer.hpp"
+#include "trident/model/layer.hpp"
+#include "trident/model/layers/dense.hpp"
+#include "trident/model/layers/gelu.hpp"
+#include "trident/model/layers/layer_norm.hpp"
+#include "trident/model/layers/relu.hpp"
+#include "trident/model/loss.hpp"
+#include "trident/model/optimizer.hpp"
+#include "trident/model/reference.hpp"
+#include "trident/model/sequential.hpp"
+#include "trident/model/tensor.hpp"
 #include "trident/model/partition.hpp"
 #include "trident/model/planner.hpp"
 #include "trident/model/schedule.hpp"

@@ -2,6 +2,7 @@
 // against central finite differences; any_layer's type erasure and split/single backward.
 #include "finite_differences.hpp"
 
+#include <trident/device.hpp>
 #include <trident/model/any_layer.hpp>
 #include <trident/model/layers/gelu.hpp>
 #include <trident/model/layers/layer_norm.hpp>
@@ -152,4 +153,28 @@ TEST_CASE("shape errors name the layer, the argument and both shapes", "[model][
     CHECK_THROWS_WITH(mp::relu().forward({x.data(), 3, 4}, {y.data(), 2, 4}, {}),
                       Catch::Contains("relu: out is 2 x 4, expected 3 x 4"));
     CHECK_THROWS_AS(mp::layer_norm(0), std::invalid_argument);
+}
+
+TEST_CASE("relu, gelu, layer_norm: bitwise the same on 1 and 2 threads", "[model][layers]")
+{
+    const std::size_t rows = 512, n = 96;
+    const auto x = fd::random_values(rows * n, 17, -3.0f, 3.0f), dy = fd::random_values(rows * n, 18);
+    auto run = [&](const trident::device& dev) {
+        std::vector<float> all;
+        for (int kind = 0; kind < 3; ++kind) {
+            mp::any_layer l = kind == 0 ? mp::any_layer(mp::relu())
+                                        : kind == 1 ? mp::any_layer(mp::gelu()) : mp::any_layer(mp::layer_norm(n));
+            std::vector<float> y(rows * n), saved(l.saved_floats(rows, n)), dx(rows * n);
+            dev.execute([&] {
+                l.forward({x.data(), rows, n}, {y.data(), rows, n}, saved);
+                l.backward({x.data(), rows, n}, {y.data(), rows, n}, saved, {dy.data(), rows, n}, {dx.data(), rows, n});
+            });
+            all.insert(all.end(), y.begin(), y.end());
+            all.insert(all.end(), dx.begin(), dx.end());
+            all.insert(all.end(), l.gradients().begin(), l.gradients().end());
+        }
+        return all;
+    };
+    using namespace trident::literals;
+    CHECK(run(trident::cpu_device(1, 1_KiB)) == run(trident::cpu_device(2, 1_KiB)));
 }

@@ -10,7 +10,7 @@
 
 namespace trident::detail {
 
-inline std::string shape_text(std::size_t rows, std::size_t cols)
+inline std::string layer_shape_text(std::size_t rows, std::size_t cols)
 {
     return std::to_string(rows) + " x " + std::to_string(cols);
 }
@@ -20,8 +20,8 @@ void check_shape(const std::string& layer, const char* what, const matrix_view<T
                  std::size_t cols)
 {
     if (m.rows() != rows || m.cols() != cols)
-        throw std::invalid_argument("trident::model::" + layer + ": " + what + " is " + shape_text(m.rows(), m.cols()) +
-                                    ", expected " + shape_text(rows, cols));
+        throw std::invalid_argument("trident::model::" + layer + ": " + what + " is " + layer_shape_text(m.rows(), m.cols()) +
+                                    ", expected " + layer_shape_text(rows, cols));
 }
 
 inline void check_saved(const std::string& layer, std::size_t got, std::size_t needed)

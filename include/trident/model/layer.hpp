@@ -28,8 +28,9 @@
 /// A layer's forward and backward take no policy: they run where the runtime calls them, inside
 /// their device's arena (`device::execute`), and the built-in layers compute with `trident::par`
 /// there.  Results must not depend on the thread count (the built-in layers guarantee it: their gemm
-/// tiling is fixed by the shapes, their own loops are serial), and backward_weight / backward must add
-/// in a fixed order, so that every schedule gives bitwise the same gradients.
+/// tiling is fixed by the shapes, their element-wise loops compute each row alone, their sums over
+/// rows are serial), and backward_weight / backward must add in a fixed order, so that every
+/// schedule gives bitwise the same gradients.
 ///
 /// \code
 ///   struct scale_layer {              // y = w * x, one parameter

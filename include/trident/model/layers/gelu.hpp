@@ -11,11 +11,14 @@
 /// \endcode
 ///
 /// Requirements: in, out, grad_out, grad_in of the same shape.
-/// Complexity: O(rows * features) erf/exp evaluations, one serial pass (deterministic).
+/// Complexity: O(rows * features) erf/exp evaluations; rows in parallel (`trident::par`), each
+/// element computed alone, so the result does not depend on the thread count.
 /// \throws std::invalid_argument when the shapes differ (naming both).
 
 #include "trident/detail/layer_shapes.hpp"
+#include "trident/data/for_each.hpp"
 #include "trident/matrix_view.hpp"
+#include "trident/policy.hpp"
 
 #include <cmath>
 #include <cstddef>
@@ -40,11 +43,12 @@ public:
     void forward(matrix_view<const float> in, matrix_view<float> out, std::span<float> /*saved*/) const
     {
         trident::detail::check_shape(name(), "out", out, in.rows(), in.cols());
-        for (std::size_t r = 0; r < in.rows(); ++r)
+        for_each_index(par, in.rows(), [&](std::size_t r) {
             for (std::size_t c = 0; c < in.cols(); ++c) {
                 const float x = in(r, c);
                 out(r, c) = 0.5f * x * (1.0f + std::erf(x * inv_sqrt2));
             }
+        });
     }
 
     void backward(matrix_view<const float> in, matrix_view<const float> /*out*/, std::span<const float> /*saved*/,
@@ -52,13 +56,14 @@ public:
     {
         trident::detail::check_shape(name(), "grad_out", grad_out, in.rows(), in.cols());
         trident::detail::check_shape(name(), "grad_in", grad_in, in.rows(), in.cols());
-        for (std::size_t r = 0; r < in.rows(); ++r)
+        for_each_index(par, in.rows(), [&](std::size_t r) {
             for (std::size_t c = 0; c < in.cols(); ++c) {
                 const float x = in(r, c);
                 const float cdf = 0.5f * (1.0f + std::erf(x * inv_sqrt2));
                 const float pdf = inv_sqrt_2pi * std::exp(-0.5f * x * x);
                 grad_in(r, c) = grad_out(r, c) * (cdf + x * pdf);
             }
+        });
     }
 
 private:

@@ -14,13 +14,16 @@
 ///                                   trident::model::gelu()};
 /// \endcode
 ///
-/// Requirements: input width == features.  Complexity: O(rows * features) per call, serial loops
-/// (row statistics in double), so results do not depend on the thread count.
+/// Requirements: input width == features.  Complexity: O(rows * features) per call.  forward and
+/// backward_input run rows in parallel (`trident::par`; each row computed alone, its statistics in
+/// double); backward_weight adds row after row, serially.  Results do not depend on the thread count.
 /// \throws std::invalid_argument from the constructor when features == 0 or epsilon <= 0, from
 ///   output_features when the width differs, from forward/backward when shapes or saved do not fit.
 
 #include "trident/detail/layer_shapes.hpp"
+#include "trident/data/for_each.hpp"
 #include "trident/matrix_view.hpp"
+#include "trident/policy.hpp"
 
 #include <cmath>
 #include <cstddef>
@@ -71,7 +74,7 @@ public:
         const float* gain = parameters_.data();
         const float* bias = gain + features_;
         const std::size_t n = features_;
-        for (std::size_t r = 0; r < in.rows(); ++r) {
+        for_each_index(par, in.rows(), [&](std::size_t r) {
             double sum = 0.0;
             for (std::size_t j = 0; j < n; ++j)
                 sum += in(r, j);
@@ -87,7 +90,7 @@ public:
             saved[2 * r + 1] = rstd;
             for (std::size_t j = 0; j < n; ++j)
                 out(r, j) = (in(r, j) - mean_f) * rstd * gain[j] + bias[j];
-        }
+        });
     }
 
     void backward_input(matrix_view<const float> in, matrix_view<const float> out, std::span<const float> saved,
@@ -98,7 +101,7 @@ public:
         trident::detail::check_shape(name(), "grad_in", grad_in, in.rows(), features_);
         const float* gain = parameters_.data();
         const std::size_t n = features_;
-        for (std::size_t r = 0; r < in.rows(); ++r) {
+        for_each_index(par, in.rows(), [&](std::size_t r) {
             const float mean = saved[2 * r];
             const float rstd = saved[2 * r + 1];
             double sum_dxhat = 0.0, sum_dxhat_xhat = 0.0;
@@ -115,7 +118,7 @@ public:
                 const float dxhat = grad_out(r, j) * gain[j];
                 grad_in(r, j) = rstd * (dxhat - a - xhat * b);
             }
-        }
+        });
     }
 
     void backward_weight(matrix_view<const float> in, matrix_view<const float> out, std::span<const float> saved,

@@ -9,11 +9,14 @@
 /// \endcode
 ///
 /// Requirements: in, out, grad_out, grad_in of the same shape (rows x features).
-/// Complexity: O(rows * features), one serial pass (deterministic, no thread-count dependence).
+/// Complexity: O(rows * features); rows in parallel (`trident::par`, in the device's arena when the
+/// runtime calls it), each element computed alone, so the result does not depend on the thread count.
 /// \throws std::invalid_argument when the shapes differ (naming both).
 
 #include "trident/detail/layer_shapes.hpp"
+#include "trident/data/for_each.hpp"
 #include "trident/matrix_view.hpp"
+#include "trident/policy.hpp"
 
 #include <cstddef>
 #include <span>
@@ -36,9 +39,10 @@ public:
     void forward(matrix_view<const float> in, matrix_view<float> out, std::span<float> /*saved*/) const
     {
         trident::detail::check_shape(name(), "out", out, in.rows(), in.cols());
-        for (std::size_t r = 0; r < in.rows(); ++r)
+        for_each_index(par, in.rows(), [&](std::size_t r) {
             for (std::size_t c = 0; c < in.cols(); ++c)
                 out(r, c) = in(r, c) > 0.0f ? in(r, c) : 0.0f;
+        });
     }
 
     void backward(matrix_view<const float> in, matrix_view<const float> /*out*/, std::span<const float> /*saved*/,
@@ -46,9 +50,10 @@ public:
     {
         trident::detail::check_shape(name(), "grad_out", grad_out, in.rows(), in.cols());
         trident::detail::check_shape(name(), "grad_in", grad_in, in.rows(), in.cols());
-        for (std::size_t r = 0; r < in.rows(); ++r)
+        for_each_index(par, in.rows(), [&](std::size_t r) {
             for (std::size_t c = 0; c < in.cols(); ++c)
                 grad_in(r, c) = in(r, c) > 0.0f ? grad_out(r, c) : 0.0f;
+        });
     }
 };
 
