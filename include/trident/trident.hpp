@@ -67,12 +67,6 @@
 
 #include "trident/explain/explain.hpp"
 
-#include "trident/model/partition.hpp"
-#include "trident/model/planner.hpp"
-#include "trident/model/schedule.hpp"
-#include "trident/model/shard.hpp"
-#include "trident/model/simulate.hpp"
-#include "trident/model/validate.hpp"
 #include "trident/device.hpp"
 #include "trident/model/any_layer.hpp"
 #include "trident/model/layer.hpp"
@@ -85,6 +79,12 @@
 #include "trident/model/reference.hpp"
 #include "trident/model/sequential.hpp"
 #include "trident/model/tensor.hpp"
+#include "trident/model/partition.hpp"
+#include "trident/model/planner.hpp"
+#include "trident/model/schedule.hpp"
+#include "trident/model/shard.hpp"
+#include "trident/model/simulate.hpp"
+#include "trident/model/validate.hpp"
 
 #if defined(__CUDACC__)
 #  include "trident/task/gpu_stage.cuh"

@@ -155,30 +155,42 @@ inline void check_costs(const char* name, const std::vector<double>& v, std::siz
     std::vector<double> clock(devices, 0.0);
     std::vector<std::size_t> next(devices, 0);
     std::vector<std::vector<timed_action>> per_device(devices);
-    for (bool progress = true; progress;) {
-        progress = false;
-        for (std::size_t d = 0; d < devices; ++d) {
-            const auto& list = table.actions[d];
-            for (; next[d] < list.size(); ++next[d], progress = true) {
-                const action& a = list[next[d]];
-                double start = clock[d];
-                double end = start + duration(a);
-                if (a.kind == action_kind::send_activation)
-                    slot(true, a.stage + 1, a.micro_batch) =
-                        start + boundary_time(static_cast<std::size_t>(a.stage));
-                else if (a.kind == action_kind::send_gradient)
-                    slot(false, a.stage - 1, a.micro_batch) =
-                        start + boundary_time(static_cast<std::size_t>(a.stage - 1));
-                else if (a.kind == action_kind::receive_activation || a.kind == action_kind::receive_gradient) {
-                    const double at = slot(a.kind == action_kind::receive_activation, a.stage, a.micro_batch);
-                    if (at < 0)
-                        break; // its send has not run yet: come back later
-                    end = std::max(start, at);
-                } else
-                    out.busy[d] += end - start;
-                clock[d] = end;
-                per_device[d].push_back({static_cast<int>(d), a, start, end});
-            }
+    // Every device runs its list until a receive's message has not been sent yet; the send wakes
+    // it (waiting[] mirrors arrival[]), so each action is visited once or twice.
+    std::vector<int> waiting(arrival.size(), -1);
+    std::vector<std::size_t> ready(devices);
+    for (std::size_t d = 0; d < devices; ++d)
+        ready[d] = devices - 1 - d;
+    auto send = [&](bool activation, int stage, int mb, double at) {
+        slot(activation, stage, mb) = at;
+        int& w = waiting[static_cast<std::size_t>(&slot(activation, stage, mb) - arrival.data())];
+        if (w >= 0)
+            ready.push_back(static_cast<std::size_t>(w));
+        w = -1;
+    };
+    while (!ready.empty()) {
+        const std::size_t d = ready.back();
+        ready.pop_back();
+        const auto& list = table.actions[d];
+        for (; next[d] < list.size(); ++next[d]) {
+            const action& a = list[next[d]];
+            double start = clock[d];
+            double end = start + duration(a);
+            if (a.kind == action_kind::send_activation)
+                send(true, a.stage + 1, a.micro_batch, start + boundary_time(static_cast<std::size_t>(a.stage)));
+            else if (a.kind == action_kind::send_gradient)
+                send(false, a.stage - 1, a.micro_batch, start + boundary_time(static_cast<std::size_t>(a.stage - 1)));
+            else if (a.kind == action_kind::receive_activation || a.kind == action_kind::receive_gradient) {
+                double& at = slot(a.kind == action_kind::receive_activation, a.stage, a.micro_batch);
+                if (at < 0) { // its send has not run yet: wait for it
+                    waiting[static_cast<std::size_t>(&at - arrival.data())] = static_cast<int>(d);
+                    break;
+                }
+                end = std::max(start, at);
+            } else
+                out.busy[d] += end - start;
+            clock[d] = end;
+            per_device[d].push_back({static_cast<int>(d), a, start, end});
         }
     }
 

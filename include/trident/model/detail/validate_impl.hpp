@@ -232,8 +232,11 @@ inline void check_deadlock(const schedule_table& t, schedule_index& index)
     const auto devices = static_cast<std::size_t>(t.devices);
     std::vector<std::size_t> next(devices, 0);
     std::vector<std::vector<char>> done(devices);
-    for (std::size_t d = 0; d < devices; ++d)
+    std::vector<std::vector<int>> wakes(devices); // per send: the device blocked on it, or -1
+    for (std::size_t d = 0; d < devices; ++d) {
         done[d].assign(t.actions[d].size(), 0);
+        wakes[d].assign(t.actions[d].size(), -1);
+    }
     auto waits_on = [&](const action& a) -> const action_place* {
         if (a.kind != action_kind::receive_activation && a.kind != action_kind::receive_gradient)
             return nullptr;
@@ -241,13 +244,24 @@ inline void check_deadlock(const schedule_table& t, schedule_index& index)
         const action_place& p = index(send.kind, send.stage, send.micro_batch);
         return done[static_cast<std::size_t>(p.device)][static_cast<std::size_t>(p.position)] ? nullptr : &p;
     };
-    for (bool progress = true; progress;) {
-        progress = false;
-        for (std::size_t d = 0; d < devices; ++d)
-            while (next[d] < t.actions[d].size() && waits_on(t.actions[d][next[d]]) == nullptr) {
-                done[d][next[d]++] = 1;
-                progress = true;
+    // Every device runs until it blocks; a blocked device is woken by the send it waits on, so
+    // each action is visited once or twice.
+    std::vector<std::size_t> ready(devices);
+    for (std::size_t d = 0; d < devices; ++d)
+        ready[d] = devices - 1 - d;
+    while (!ready.empty()) {
+        const std::size_t d = ready.back();
+        ready.pop_back();
+        while (next[d] < t.actions[d].size()) {
+            if (const action_place* p = waits_on(t.actions[d][next[d]])) {
+                wakes[static_cast<std::size_t>(p->device)][static_cast<std::size_t>(p->position)] = static_cast<int>(d);
+                break;
             }
+            done[d][next[d]] = 1;
+            if (const int woken = wakes[d][next[d]]; woken >= 0)
+                ready.push_back(static_cast<std::size_t>(woken));
+            ++next[d];
+        }
     }
     std::string stuck;
     int first = -1;
