@@ -34,6 +34,7 @@
 /// | model::pipeline_plan (step), step_stats, stage_info, device_memory | model/plan.hpp, model/plan_types.hpp |
 /// | model::stage_error, step_cancelled         | model/step_error.hpp |
 /// | model::plan_candidates (schedule::automatic) | model/planner.hpp  |
+/// | model::explain_step, step_explanation (a step's lost time by cause) | model/explain_step.hpp |
 /// | TRIDENT_LAMBDA                             | lambda.hpp           |
 /// | exceptions                                 | errors.hpp           |
 /// | device, cpu_device, gpu_device, memory_lease, _KiB/_MiB/_GiB | device.hpp |
@@ -80,6 +81,7 @@
 #include "trident/model/sequential.hpp"
 #include "trident/model/tensor.hpp"
 #include "trident/model/partition.hpp"
+#include "trident/model/explain_step.hpp"
 #include "trident/model/planner.hpp"
 #include "trident/model/schedule.hpp"
 #include "trident/model/shard.hpp"
