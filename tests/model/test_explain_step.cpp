@@ -183,6 +183,7 @@ TEST_CASE("explain_step: random costs, every schedule: the replay is the step, t
         const mp::step_explanation e = mp::explain_step(t, none(t), s, mp::simulate(t, c));
         require_adds_up(e);
         REQUIRE(e.optimizer_seconds == Approx(std::accumulate(opt.begin(), opt.end(), 0.0)));
+        REQUIRE(e.optimizer_wall_seconds == Approx(*std::max_element(opt.begin(), opt.end())));
         REQUIRE(e.replayed_seconds == Approx(s.seconds));
         REQUIRE(e.losses.other == Approx(0).margin(1e-9 * s.seconds * p));
         REQUIRE(e.losses.bubble >= -1e-9);

@@ -9,7 +9,7 @@
 /// - **stage imbalance**: the extra idle time because the stages' measured costs differ;
 /// - **recomputation**: what recomputing forwards in backward added (stages with recompute);
 /// - **transfers**: what moving activations and gradients added (the latency on the critical
-///   path, and the devices' own time in sends and receives);
+///   path, a receiving thread's wake-up included, and the devices' own time in sends and receives);
 /// - **other**: the rest: starting the threads, the barrier before the optimizer, variation
 ///   between micro-batches of one stage, threads waiting for a core (more devices than cores).
 ///
@@ -34,9 +34,8 @@
 ///   trident::model::step_stats s = plan.step(x, y);
 ///   trident::model::step_explanation e = trident::model::explain_step(plan, s);
 ///   std::cout << e.why() << '\n';
-///   // "42.0 ms measured, 40.1 ms predicted (predicted/measured 95%); 31% of 2 devices' time lost:
-///   //  bubble 28% (fill and drain with equal stages), stage imbalance 1.2%, other 1.0%,
-///   //  transfers 0.4%, recomputation 0%"
+///   // of the form "<t> ms measured, <t> ms predicted (predicted/measured <r>%); <f>% of 2 devices'
+///   //  time lost: bubble <f>% (fill and drain with equal stages), stage imbalance <f>%, ..."
 ///   std::cout << e;   // the same as a table of seconds and fractions
 /// \endcode
 ///
@@ -88,6 +87,7 @@ struct step_explanation {
     double compute_seconds = 0;    ///< U, device-seconds: F, B, W and optimizer, recomputation excluded
     double recomputed_seconds = 0; ///< device-seconds spent recomputing forwards
     double optimizer_seconds = 0;  ///< device-seconds in the optimizer
+    double optimizer_wall_seconds = 0; ///< the slowest device's optimizer (simulate() leaves it out)
     double lost_seconds = 0;       ///< devices * measured_seconds - compute_seconds
     step_losses losses;            ///< lost_seconds by cause
     std::vector<double> transfer_latency; ///< per boundary, the latency used (seconds)
@@ -197,6 +197,7 @@ inline std::string explain_ms(double seconds)
         e.optimizer_seconds += optimizer[i] = std::max(0.0, stats.busy_seconds[i] - on_timeline[i]);
     const double opt_max = optimizer.empty() ? 0.0 : *std::max_element(optimizer.begin(), optimizer.end());
     const double opt_mean = p > 0 ? e.optimizer_seconds / p : 0.0;
+    e.optimizer_wall_seconds = opt_max;
     e.compute_seconds = compute + e.optimizer_seconds;
 
     // Transfers: match each receive with its send; latency from the receives that waited.
@@ -287,7 +288,11 @@ inline std::string step_explanation::why() const
     if (measured_seconds <= 0)
         return "nothing to explain: the step took no measurable time";
     std::string out = detail::explain_ms(measured_seconds) + " measured, " + detail::explain_ms(predicted_seconds) +
-                      " predicted (predicted/measured " + explain_percent(predicted_seconds / measured_seconds) + "); " +
+                      " predicted (predicted/measured " + explain_percent(predicted_seconds / measured_seconds) +
+                      (optimizer_wall_seconds > 0.01 * measured_seconds
+                           ? "; the optimizer's " + detail::explain_ms(optimizer_wall_seconds) + " not predicted"
+                           : "") +
+                      "); " +
                       explain_percent(fraction(lost_seconds)) + " of " + std::to_string(devices) +
                       (devices == 1 ? " device's" : " devices'") + " time lost";
     std::vector<std::pair<double, std::string>> causes{
