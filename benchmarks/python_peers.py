@@ -11,7 +11,16 @@ fixed amount of that work three ways:
     cpu_bound_loop/python_threads      concurrent.futures.ThreadPoolExecutor(max_workers=N)
     cpu_bound_loop/python_processes    concurrent.futures.ProcessPoolExecutor(max_workers=N)
 
-N is the number of cores this process may run on, or --threads N.  The work is 8 of the lecture's
+and claim 5's matrix product the lecture's way, with NumPy:
+
+    gemm/python_numpy                  np.dot(A, B) on the n x n doubles of benchmarks/bench_lecture.cpp's
+                                       gemm rows (lecture_workloads.hpp: 512, 1024 with --full), the
+                                       lecture's "C-speed matrix multiplication"; counter GFLOP/s, the
+                                       label names the BLAS library NumPy loaded.  Left out (with a
+                                       message) when NumPy is not installed for this Python.
+
+N is the number of cores this process may run on, or --threads N (for NumPy: OPENBLAS_NUM_THREADS,
+unless the environment sets it).  The work is 8 of the lecture's
 tasks of 2,000,000 iterations (its second demo runs 4; 8 take about 1.5 s sequentially on a 2.6 GHz
 core); the tasks are rounded up to a multiple of N with the total kept, --full runs 4 times as much
 and --quick 1/40 of it (for tests).
@@ -23,7 +32,7 @@ mean, stddev and cv aggregates, real_time in ms) to FILE (stdout without --out),
 benchmarks/report.py reads it like the C++ suite's files.  Counters: threads and workers (the pool's
 size), tasks, iterations_per_task, ideal_speedup (the tasks over the pool's rounds on the cores
 here); the label says which Python ran it and that it has a GIL.  Progress goes to stderr.
-Standard library only.
+Standard library only, and NumPy for the gemm row when it is installed.
 """
 import argparse
 import concurrent.futures
@@ -63,6 +72,52 @@ def run_threads(tasks, n, workers):
 def run_processes(tasks, n, workers):
     with concurrent.futures.ProcessPoolExecutor(max_workers=workers) as executor:
         return list(executor.map(cpu_task, [n] * tasks))
+
+
+GEMM_ROW = "gemm/python_numpy"
+
+
+def numpy_gemm(n, repetitions, workers):
+    """Times np.dot(A, B) on claim 5's n x n doubles: a list of (real ms, cpu ms) per repetition (each
+    the mean of enough calls to last about 0.2 s, after one call not timed) and the label; None when
+    NumPy cannot be imported."""
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", str(workers))  # read when NumPy's BLAS loads
+    try:
+        import numpy as np
+    except ImportError:
+        print(f"python_peers: NumPy is not installed for {sys.executable}: {GEMM_ROW} left out "
+              "(Debian: python3-numpy)", file=sys.stderr)
+        return None
+    i = np.arange(n * n, dtype=np.int64)
+    a = ((i * 7919) % 1000 / 1000.0).reshape(n, n)  # lecture_workloads.hpp: gemm_a, gemm_b
+    b = ((i * 104729) % 1000 / 1000.0).reshape(n, n)
+    c = np.dot(a, b)
+    expected = math.fsum(float(a[0, j]) * float(b[j, n - 1]) for j in range(n))
+    if abs(float(c[0, n - 1]) - expected) > 1e-9 * abs(expected):
+        print(f"python_peers: np.dot computed C[0, n-1] = {c[0, n - 1]}, expected {expected}", file=sys.stderr)
+        return None
+    t0 = time.perf_counter()
+    np.dot(a, b)
+    calls = max(1, int(0.2 / max(time.perf_counter() - t0, 1e-6)))
+    runs = []
+    for rep in range(repetitions):
+        cpu0, t0 = time.process_time(), time.perf_counter()
+        for _ in range(calls):
+            np.dot(a, b)
+        t1, cpu1 = time.perf_counter(), time.process_time()
+        runs.append(((t1 - t0) * 1e3 / calls, (cpu1 - cpu0) * 1e3 / calls))
+        print(f"python_peers: {GEMM_ROW}, repetition {rep + 1}/{repetitions}: {runs[-1][0]:.3f} ms a call",
+              file=sys.stderr, flush=True)
+    blas = "unknown"
+    try:  # the BLAS library mapped into this process (Debian: the one libblas.so.3's alternative names)
+        with open("/proc/self/maps") as f:
+            paths = {line.split()[-1] for line in f if "blas" in line.lower() and "/" in line}
+        blas = ", ".join(sorted(os.path.realpath(p) for p in paths)) or blas
+    except OSError:
+        pass
+    label = (f"NumPy {np.__version__} np.dot on {n} x {n} doubles, OPENBLAS_NUM_THREADS="
+             f"{os.environ['OPENBLAS_NUM_THREADS']}, BLAS: {blas}")
+    return runs, label
 
 
 def usable_cores():
@@ -128,7 +183,7 @@ def main(argv=None):
                                                         "Benchmark binary does (benchmarks/check_manifest.py)")
     args = parser.parse_args(argv)
     if args.benchmark_list_tests == "true":
-        print("\n".join(f"{WORKLOAD}/{name}" for name in NAMES))
+        print("\n".join([f"{WORKLOAD}/{name}" for name in NAMES] + [GEMM_ROW]))
         return 0
 
     cores = usable_cores()
@@ -186,6 +241,25 @@ def main(argv=None):
             entries.append(dict(common, name=run_name, run_name=run_name, run_type="iteration",
                                 repetition_index=rep, iterations=1, real_time=real, cpu_time=cpu))
         benchmarks += entries + aggregate(entries, run_name, common)
+
+    gemm_n = 512 * (2 if args.full else 1)
+    gemm = numpy_gemm(gemm_n, repetitions, workers)
+    if gemm is not None:
+        gemm_runs, gemm_label = gemm
+        flops = 2.0 * gemm_n ** 3
+        common = {
+            "family_index": len(ways), "per_family_instance_index": 0, "repetitions": repetitions,
+            "threads": float(workers), "time_unit": "ms", "label": gemm_label, "n": float(gemm_n),
+            "ideal_speedup": float(workers),
+        }
+        entries = [dict(common, name=GEMM_ROW, run_name=GEMM_ROW, run_type="iteration", repetition_index=rep,
+                        iterations=1, real_time=real, cpu_time=cpu, **{"GFLOP/s": flops / (real * 1e-3) * 1e-9})
+                   for rep, (real, cpu) in enumerate(gemm_runs)]
+        rows = aggregate(entries, GEMM_ROW, common)
+        for row in rows:
+            if row["aggregate_unit"] == "time" and row["real_time"] > 0:
+                row["GFLOP/s"] = flops / (row["real_time"] * 1e-3) * 1e-9
+        benchmarks += entries + rows
 
     try:
         load = list(os.getloadavg())

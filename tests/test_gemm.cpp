@@ -77,8 +77,10 @@ struct shape {
     std::size_t m, n, k;
 };
 
-// Small, single-tile, and several tiles (min_block 256) with ragged edges.
-const shape shapes[] = {{1, 1, 1}, {3, 5, 7}, {17, 1, 33}, {64, 48, 9}, {300, 270, 40}, {513, 260, 17}, {40, 777, 5}};
+// Small, single-tile, and several tiles (blocks of at least 512, detail/gemm_tiles.hpp) with ragged
+// edges: 2 x 1, 1 x 2 and 2 x 2 tiles.
+const shape shapes[] = {{1, 1, 1},       {3, 5, 7},       {17, 1, 33},  {64, 48, 9},
+                        {300, 270, 40}, {1030, 260, 17}, {40, 1100, 5}, {1024, 1500, 3}};
 
 template <class T>
 void check_against_naive()
@@ -136,8 +138,8 @@ TEST_CASE("gemm takes A and B as views of non-const elements, and sub-blocks of 
 
 TEST_CASE("gemm under par gives bitwise the same C for any thread count", "[gemm][cpu]")
 {
-    // 4 x 5 tiles of 256 x 256 (the last column of tiles narrower), and 3 x 2 ragged ones.
-    for (const shape s : {shape{1024, 1100, 96}, shape{700, 300, 333}}) {
+    // 8 x 5 tiles (rows in blocks of 512, columns of 512 and a narrower last one), and 2 x 1.
+    for (const shape s : {shape{4096, 2100, 24}, shape{1100, 300, 333}}) {
         const matrix<float> a(s.m, s.k, 11), b(s.k, s.n, 12);
         const matrix<float> c_in(s.m, s.n, 13);
         const trident::gemm_options<float> o{0.75f, 0.5f};
@@ -225,4 +227,26 @@ TEST_CASE("gemm with beta 0 does not read C (a NaN in C does not survive)", "[ge
         trident::gemm(policy, a.cview(), b.cview(), trident::matrix_view<double>(c.data(), 300, 290));
         REQUIRE(std::all_of(c.begin(), c.end(), [](double x) { return std::isfinite(x); }));
     });
+}
+
+TEST_CASE("gemm under par runs its tiles as trident tasks, so a threads(n) or thread_arena cap holds", "[gemm][cpu]")
+{
+    const matrix<float> a(2048, 48, 21), b(48, 2048, 22); // C: 4 x 4 tiles of 512 x 512
+    matrix<float> c(2048, 2048, 23);
+    auto check = [&](const auto& policy, std::size_t cap) {
+        const trident::explanation e = trident::explain([&] { trident::gemm(policy, a.cview(), b.cview(), c.view()); });
+        const auto workers = std::count_if(e.per_worker.begin(), e.per_worker.end(),
+                                           [](const trident::worker_activity& w) { return w.calls > 0; });
+        std::size_t most_at_once = 0; // the largest number of workers busy at the same time
+        for (std::size_t k = 0; k < e.seconds_at_concurrency.size(); ++k)
+            if (e.seconds_at_concurrency[k] > 0)
+                most_at_once = k;
+        CHECK(e.count_events("task") == 16);
+        CHECK(static_cast<std::size_t>(workers) <= cap);
+        CHECK(most_at_once <= cap);
+    };
+    check(trident::par.threads(1), 1);
+    check(trident::par.threads(2), 2);
+    trident::thread_arena one(1);
+    check(trident::par.on(one), 1);
 }

@@ -28,5 +28,8 @@ int main()
                           trident::stage(trident::serial_in_order, [](const std::string&) {}));
     auto [a, b] = trident::parallel_invoke(trident::par, [] { return 1; }, [] { return 2; });
     std::list<int> l(10, 1);
-    return v[0] + l.front() + a + b + sum;
+    std::vector<float> ga(6, 1.0f), gb(6, 1.0f), gc(4); // gemm_int.cpp, on floats
+    trident::gemm(trident::par, trident::matrix_view<const float>(ga.data(), 2, 3),
+                  trident::matrix_view<const float>(gb.data(), 3, 2), trident::matrix_view<float>(gc.data(), 2, 2));
+    return v[0] + l.front() + a + b + sum + static_cast<int>(gc[0]);
 }

@@ -78,7 +78,7 @@ inline bool same_parameters(mp::sequential& a, mp::sequential& b)
         return false;
     for (std::size_t j = 0; j < a.size(); ++j) {
         auto pa = a[j].parameters(), pb = b[j].parameters();
-        if (pa.size() != pb.size() || std::memcmp(pa.data(), pb.data(), pa.size_bytes()) != 0)
+        if (pa.size() != pb.size() || (!pa.empty() && std::memcmp(pa.data(), pb.data(), pa.size_bytes()) != 0))
             return false;
     }
     return true;

@@ -206,6 +206,25 @@ TEST_CASE("partition: a model that does not fit names layer, device and bytes mi
     }
 }
 
+TEST_CASE("partition: the search for several stages per device gives up, never answers inexactly",
+          "[model][partition]")
+{
+    const std::vector<mp::layer_profile> layers(12, mp::layer_profile{1, 10, 1});
+    const std::vector<mp::device_profile> devices = {{1.0, 1000, "a"}, {1.0, 1000, "b"}};
+    const auto schedule = mp::interleaved_one_f_one_b(2, 4, 2);
+    const auto r = mp::partition(layers, devices, schedule);
+    CHECK(r.bottleneck == 3.0);
+    try {
+        (void)mp::partition(layers, devices, schedule, mp::partition_options{.max_search_steps = 2});
+        FAIL("no exception");
+    } catch (const std::runtime_error& e) {
+        CHECK(std::string(e.what()).find("gave up after 2 steps") != std::string::npos);
+    }
+    // One stage per device: the dynamic program, no search and no limit.
+    CHECK(mp::partition(layers, devices, mp::one_f_one_b(2, 4), mp::partition_options{.max_search_steps = 0})
+              .bottleneck == 6.0);
+}
+
 TEST_CASE("partition: malformed input is std::invalid_argument naming the value", "[model][partition]")
 {
     const std::vector<mp::layer_profile> layers = {{1, 1, 1}, {1, 1, 1}};

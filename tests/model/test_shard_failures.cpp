@@ -206,3 +206,29 @@ TEST_CASE("recompute::automatic turns recomputation on only where a device would
     for (const auto& st : relaxed.stages())
         CHECK_FALSE(st.recompute);
 }
+
+TEST_CASE("bad options are refused before anything runs, naming the value", "[model][pipeline]")
+{
+    mp::sequential net = make_net();
+    const mp::shard_options ok{.micro_batches = 2, .batch_size = 8, .costs = mp::costs_from::estimate};
+    CHECK_THROWS_WITH(mp::shard(net, {trident::gpu_device(0, 64_MiB, "g0")}, ok), Catch::Contains("'g0' is a GPU device"));
+    CHECK_THROWS_WITH(mp::shard(net, {}, ok), Catch::Contains("no devices"));
+    mp::shard_options o = ok;
+    o.recomputation = {mp::recompute::on, mp::recompute::off, mp::recompute::on};
+    CHECK_THROWS_WITH(mp::shard(net, cpu_devices(2), o), Catch::Contains("3 entries") && Catch::Contains("2 stages"));
+    o = ok;
+    o.batch_size = 1;
+    CHECK_THROWS_WITH(mp::shard(net, cpu_devices(2), o), Catch::Contains("batch_size (1)"));
+    o = ok;
+    o.micro_batches = 0;
+    CHECK_THROWS_WITH(mp::shard(net, cpu_devices(2), o), Catch::Contains("micro_batches must be at least 1, got 0"));
+    o = ok;
+    o.schedule = mp::gpipe(3, 2);
+    CHECK_THROWS_WITH(mp::shard(net, cpu_devices(2), o), Catch::Contains("for 3 devices, 2 were given"));
+    // Per-stage recomputation with the right count runs and marks the stages.
+    o = ok;
+    o.recomputation = {mp::recompute::on, mp::recompute::off};
+    auto plan = mp::shard(net, cpu_devices(2), o);
+    CHECK(plan.stages()[0].recompute);
+    CHECK_FALSE(plan.stages()[1].recompute);
+}

@@ -94,7 +94,7 @@ class RealManifest(unittest.TestCase):
         """python_peers.py lists exactly the Python rows the claims read (and each has an entry)."""
         proc = run_check(PEERS)
         self.assertEqual(proc.returncode, 0, proc.stderr + proc.stdout)
-        self.assertIn("matches the 3 benchmarks of 1 program(s): python_peers", proc.stdout)
+        self.assertIn("matches the 4 benchmarks of 1 program(s): python_peers", proc.stdout)
         listed = subprocess.run([sys.executable, PEERS, "--benchmark_list_tests=true"], capture_output=True,
                                 text=True, timeout=60, check=True).stdout.split()
         read = sorted({f"{c.workload}/{i}" for claim in claims.CLAIMS for c in claim.comparisons

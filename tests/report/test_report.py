@@ -240,6 +240,47 @@ class ReportEdges(unittest.TestCase):
 
 
 class PythonPeers(unittest.TestCase):
+    def numpy_rows(self, python, env=None):
+        tmp = tempfile.mkdtemp(prefix="trident-numpy-")
+        try:
+            out = os.path.join(tmp, "python_peers.json")
+            proc = subprocess.run([python, PEERS, "--quick", "--threads", "2", "--out", out], capture_output=True,
+                                  text=True, timeout=120, env=env, cwd=ROOT)
+            self.assertEqual(proc.returncode, 0, proc.stderr)
+            with open(out) as f:
+                rows = [b for b in json.load(f)["benchmarks"] if b["run_name"] == "gemm/python_numpy"]
+            return rows, proc.stderr
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    def test_numpy_gemm_row(self):
+        """np.dot on claim 5's matrices: a median with GFLOP/s, the BLAS named in the label."""
+        python = next((p for p in (sys.executable, "/usr/bin/python3")
+                       if subprocess.run([p, "-c", "import numpy"], capture_output=True).returncode == 0), None)
+        if python is None:
+            self.skipTest("NumPy is not installed for any Python here (Debian: python3-numpy)")
+        rows, _ = self.numpy_rows(python)
+        median = [b for b in rows if b.get("aggregate_name") == "median"]
+        self.assertEqual(len(median), 1, rows)
+        self.assertGreater(median[0]["GFLOP/s"], 0)
+        self.assertEqual(median[0]["threads"], 2.0)
+        self.assertEqual(median[0]["n"], 512.0)
+        self.assertIn("np.dot on 512 x 512 doubles", median[0]["label"])
+        self.assertIn("BLAS: ", median[0]["label"])
+
+    def test_numpy_missing_leaves_the_row_out(self):
+        """Without NumPy (an import that fails), the loop's rows still come and the gemm row is left out."""
+        tmp = tempfile.mkdtemp(prefix="trident-no-numpy-")
+        try:
+            os.makedirs(os.path.join(tmp, "numpy"))
+            with open(os.path.join(tmp, "numpy", "__init__.py"), "w") as f:
+                f.write("raise ImportError('no NumPy in this test')\n")
+            rows, err = self.numpy_rows(sys.executable, dict(os.environ, PYTHONPATH=tmp))
+            self.assertEqual(rows, [])
+            self.assertIn("NumPy is not installed", err)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
     def test_json_shape_and_report(self):
         tmp = tempfile.mkdtemp(prefix="trident-peers-")
         try:
@@ -250,7 +291,9 @@ class PythonPeers(unittest.TestCase):
                 data = json.load(f)
             self.assertEqual(set(data), {"context", "benchmarks"})
             self.assertEqual(data["context"]["python_version"].split(".")[0], "3")
-            medians = {b["run_name"]: b for b in data["benchmarks"] if b.get("aggregate_name") == "median"}
+            # The lecture's loop; the NumPy gemm row comes only where NumPy is installed (its own test below).
+            loop = [b for b in data["benchmarks"] if b["run_name"].startswith("cpu_bound_loop/")]
+            medians = {b["run_name"]: b for b in loop if b.get("aggregate_name") == "median"}
             names = [f"cpu_bound_loop/{n}" for n in ("python_sequential", "python_threads", "python_processes")]
             self.assertEqual(sorted(medians), sorted(names))
             for name in names:
@@ -263,7 +306,7 @@ class PythonPeers(unittest.TestCase):
                 self.assertIn(b["label"].split(":")[0].split(", ", 1)[1], ("GIL", "free-threaded (no GIL)"))
             self.assertEqual(medians["cpu_bound_loop/python_threads"]["threads"], 2.0)
             self.assertEqual(medians["cpu_bound_loop/python_sequential"]["threads"], 1.0)
-            iterations = [b for b in data["benchmarks"] if b["run_type"] == "iteration"]
+            iterations = [b for b in loop if b["run_type"] == "iteration"]
             self.assertEqual(len(iterations), 3)
 
             proc = run([REPORT, tmp, "--no-plots"])

@@ -22,8 +22,9 @@
 /// Policies:
 /// - `seq`: one call of the BLAS on the calling thread.
 /// - `par`, `par.threads(n)`, `par.on(arena)`, `automatic` (and a user's policy whose executor is
-///   parallel): C is cut into tiles (at most 8 x 8, each at least 256 x 256 where C is that large;
-///   detail/gemm_tiles.hpp), each tile one call of the serial BLAS over the whole k, and the tiles
+///   parallel): C is cut into tiles (at most 8 x 8, blocks of 512 or more but the last of a
+///   dimension; a dimension of at most 512 is not cut; detail/gemm_tiles.hpp), each tile one
+///   call of the serial BLAS over the whole k, and the tiles
 ///   run as tasks of trident's executor: a `threads(n)` or `thread_arena` cap holds, and BLAS
 ///   starts no threads of its own.  The tiling depends on the shapes only, so the result is bitwise
 ///   the same for any number of threads (it may differ from `seq`'s in the last bits: one call

@@ -3,11 +3,14 @@
 // of the thread count, so that every element of C is computed by the same BLAS call on the same
 // operands whatever the number of threads, and the result is bitwise the same.
 //
-// Each dimension of C is cut into at most max_blocks blocks of at least min_block elements (a
-// dimension shorter than min_block is one block).  Every tile is one call of the whole k: a tile
-// packs its own rows of op(A) and columns of op(B), which costs about (1/rows + 1/cols) / 2 packed
-// elements per flop of the tile, so tiles are kept large (benchmarks/bench_gemm.cpp measures the
-// tiled call on one thread against one call of the whole product: gemm_tiling/*).
+// Each dimension of C is cut into at most max_blocks blocks of min_block elements or more (the
+// last block of a dimension may be shorter; a dimension of at most min_block is one block).  Every
+// tile is one call over the whole k: it packs its own rows of op(A) and columns of op(B) again,
+// about (1/rows + 1/cols) / 2 packed elements per flop of the tile, so tiles are kept large (with
+// blocks of 256, par on one thread fell well short of one call on 1024 x 1024 products;
+// benchmarks/bench_gemm.cpp's trident_par_1thread rows against its blas rows measure the
+// difference).  The price: a product of at most 1024 x 1024 has at most 4 tiles, so at most 4
+// threads work on it.
 
 #include <algorithm>
 #include <cstddef>
@@ -15,7 +18,7 @@
 namespace trident::detail {
 
 struct gemm_tiling {
-    static constexpr std::size_t min_block = 256;
+    static constexpr std::size_t min_block = 512;
     static constexpr std::size_t max_blocks = 8;
     static constexpr std::size_t align = 16; // blocks are multiples of 16 (but the last)
 

@@ -21,9 +21,13 @@
 /// dynamic program over (stage, first layer not yet placed): O(S * L^2) time, O(S * L) memory.
 /// When a device holds several stages (interleaved), their memory adds up across the chain, which
 /// makes the problem a multi-dimensional knapsack in general: binary search on the bottleneck over
-/// the O(S * L^2) candidate stage times, each step a depth-first search over the boundaries that
-/// prunes on the bottleneck and on the budgets; exact, exponential in the worst case, fast for a
-/// model's tens of layers.
+/// the O(S * L^2) candidate stage times, each step O(P * S * L^2) for exact bounds (the layers left
+/// coverable in time; the fewest bytes each device must still take) and a depth-first search over
+/// the boundaries, longest stage first, pruned by those bounds and by failures remembered per
+/// (stage, layer).  Exact, exponential in the worst case: instant when memory does not bind, or
+/// for tens of layers; with about 100 layers on 16 stages and budgets that bind tightly it can take
+/// minutes: past `partition_options::max_search_steps` (2e7, seconds) it gives up with an error
+/// rather than hang or answer inexactly.
 ///
 /// \code
 ///   namespace mp = trident::model;
@@ -38,7 +42,8 @@
 /// on, the stage's bytes, the bytes the device's other stages use, the budget and the bytes
 /// missing.  std::invalid_argument for malformed input (no layers, fewer layers than stages, a
 /// negative or non-finite cost, a speed not > 0, a stage on no device, in_flight of the wrong
-/// size or negative), naming the value.
+/// size or negative), naming the value.  std::runtime_error when the search for devices holding
+/// several stages exceeds `options.max_search_steps`.
 
 #include "trident/errors.hpp"
 #include "trident/model/schedule.hpp"
@@ -65,6 +70,13 @@ struct device_profile {
     std::string name = {};    ///< for messages ("cpu0"); empty: "device <index>"
 };
 
+/// Limits of the search (used only when a device holds several stages).
+struct partition_options {
+    /// Depth-first search steps over all bottleneck trials before partition() gives up with
+    /// std::runtime_error (a few seconds of search); it never returns an inexact answer.
+    std::size_t max_search_steps = 20'000'000;
+};
+
 /// A partition: stage s holds layers [first_layer[s], first_layer[s + 1]).
 struct partition_result {
     std::vector<std::size_t> first_layer;   ///< stages + 1 entries, 0 first and L last
@@ -77,13 +89,14 @@ struct partition_result {
 /// The exact partition (see the file comment).
 [[nodiscard]] inline partition_result partition(std::span<const layer_profile> layers,
                                                 std::span<const device_profile> devices,
-                                                std::span<const int> stage_device, std::span<const int> in_flight);
+                                                std::span<const int> stage_device, std::span<const int> in_flight,
+                                                partition_options options = {});
 
 /// The same, with stage_device and in_flight_micro_batches() of `schedule` (which must be valid;
 /// its devices must be `devices.size()`).
 [[nodiscard]] inline partition_result partition(std::span<const layer_profile> layers,
                                                 std::span<const device_profile> devices,
-                                                const schedule_table& schedule);
+                                                const schedule_table& schedule, partition_options options = {});
 
 } // namespace trident::model
 

@@ -17,8 +17,8 @@ namespace detail {
 class partition_solver {
 public:
     partition_solver(std::span<const layer_profile> layers, std::span<const device_profile> devices,
-                     std::span<const int> stage_device, std::span<const int> in_flight)
-        : devices_(devices), stage_device_(stage_device.begin(), stage_device.end()),
+                     std::span<const int> stage_device, std::span<const int> in_flight, partition_options options)
+        : options_(options), devices_(devices), stage_device_(stage_device.begin(), stage_device.end()),
           in_flight_(in_flight.begin(), in_flight.end()), L_(layers.size()), S_(stage_device.size())
     {
         check(layers);
@@ -33,6 +33,14 @@ public:
         std::vector<int> stages_on(devices.size(), 0);
         for (int d : stage_device_)
             one_stage_per_device_ = one_stage_per_device_ && ++stages_on[static_cast<std::size_t>(d)] == 1;
+        has_stage_from_.assign((S_ + 1) * devices.size(), 0);
+        min_in_flight_from_.assign(S_ + 1, 0);
+        for (std::size_t s = S_; s-- > 0;) {
+            for (std::size_t d = 0; d < devices.size(); ++d)
+                has_stage_from_[s * devices.size() + d] = has_stage_from_[(s + 1) * devices.size() + d];
+            has_stage_from_[s * devices.size() + dev(s)] = 1;
+            min_in_flight_from_[s] = s + 1 == S_ ? in_flight_[s] : std::min(in_flight_[s], min_in_flight_from_[s + 1]);
+        }
     }
 
     partition_result solve()
@@ -143,8 +151,48 @@ private:
         return true;
     }
 
+    // Is there a partition with every stage within `limit` that fits?  A depth-first search over
+    // the boundaries, longest stage first, pruned four ways (all exact): the layers left must be
+    // coverable in time by the stages left (reach_, a table per limit); every device must have room
+    // for the fewest bytes it can take of the layers left (least_); the bytes left must fit the
+    // room left on the devices with stages left; and a (stage, layer) that failed with some bytes
+    // in use fails again with as many or more on every device that has stages left (failed_).
     bool feasible(double limit, std::vector<std::size_t>& cut)
     {
+        reach_.assign((S_ + 1) * (L_ + 1), 0);
+        reach_[S_ * (L_ + 1) + L_] = 1;
+        for (std::size_t s = S_; s-- > 0;)
+            for (std::size_t i = s; i < last_end(s); ++i)
+                for (std::size_t j = i + 1; j <= last_end(s) && time(s, i, j) <= limit; ++j)
+                    if (reach_[(s + 1) * (L_ + 1) + j]) {
+                        reach_[s * (L_ + 1) + i] = 1;
+                        break;
+                    }
+        if (!reach_[0])
+            return false;
+        // least_[(s * (L + 1) + i) * P + d]: the fewest bytes device d must take for layers [i, L)
+        // on stages s.. within the limit (memory of the other devices ignored): a bound per device.
+        const std::size_t P = devices_.size();
+        constexpr std::size_t none = std::numeric_limits<std::size_t>::max();
+        least_.assign((S_ + 1) * (L_ + 1) * P, none);
+        for (std::size_t d = 0; d < P; ++d)
+            least_[(S_ * (L_ + 1) + L_) * P + d] = 0;
+        for (std::size_t s = S_; s-- > 0;)
+            for (std::size_t i = s; i < last_end(s); ++i)
+                for (std::size_t j = i + 1; j <= last_end(s) && time(s, i, j) <= limit; ++j)
+                    for (std::size_t d = 0; d < P; ++d) {
+                        const std::size_t after = least_[((s + 1) * (L_ + 1) + j) * P + d];
+                        if (after == none)
+                            continue;
+                        const std::size_t here = (dev(s) == d ? bytes(s, i, j) : 0) + after;
+                        std::size_t& best = least_[(s * (L_ + 1) + i) * P + d];
+                        best = std::min(best, here);
+                    }
+        for (std::size_t d = 0; d < P; ++d)
+            if (least_[d] > devices_[d].budget)
+                return false;
+        failed_.assign((S_ + 1) * (L_ + 1), {});
+        remembered_ = 0;
         used_.assign(devices_.size(), 0);
         cut.assign(S_ + 1, L_);
         cut[0] = 0;
@@ -154,10 +202,39 @@ private:
     {
         if (s == S_)
             return i == L_;
+        if (++steps_ > options_.max_search_steps)
+            throw std::runtime_error(
+                "trident::model::partition: the exact search gave up after " +
+                std::to_string(options_.max_search_steps) + " steps (partition_options::max_search_steps) for " +
+                std::to_string(L_) + " layers on " + std::to_string(S_) + " stages over " +
+                std::to_string(devices_.size()) +
+                " devices: devices holding several stages under budgets that bind make the problem hard; "
+                "raise the limit, or use fewer stages per device");
+        auto& failed = failed_[s * (L_ + 1) + i];
+        const std::vector<std::size_t> used = projected(s);
+        for (const auto& f : failed)
+            if (std::equal(f.begin(), f.end(), used.begin(), [](std::size_t a, std::size_t b) { return a <= b; }))
+                return false;
+        // The bytes left, at the fewest micro-batches in flight of the stages left, against the room left.
+        std::size_t room = 0;
+        for (std::size_t d = 0; d < devices_.size(); ++d)
+            if (has_stage_from_[s * devices_.size() + d])
+                room += devices_[d].budget - std::min(devices_[d].budget, used_[d]);
+        if (static_[L_] - static_[i] + static_cast<std::size_t>(min_in_flight_from_[s]) * (act_[L_] - act_[i]) >
+            room)
+            return false;
         const std::size_t d = dev(s);
-        for (std::size_t j = i + 1; j <= last_end(s); ++j) {
-            if (time(s, i, j) > limit || used_[d] + bytes(s, i, j) > devices_[d].budget)
-                break; // longer stages are slower and bigger
+        const std::size_t P = devices_.size();
+        for (std::size_t j = last_end(s); j > i; --j) {
+            if (time(s, i, j) > limit || !reach_[(s + 1) * (L_ + 1) + j] ||
+                used_[d] + bytes(s, i, j) > devices_[d].budget)
+                continue;
+            bool room = true;
+            for (std::size_t e = 0; e < P && room; ++e)
+                room = used_[e] + (e == d ? bytes(s, i, j) : 0) + least_[((s + 1) * (L_ + 1) + j) * P + e] <=
+                       devices_[e].budget;
+            if (!room)
+                continue;
             used_[d] += bytes(s, i, j);
             cut[s + 1] = j;
             const bool ok = place(s + 1, j, limit, cut);
@@ -165,7 +242,20 @@ private:
             if (ok)
                 return true;
         }
+        if (remembered_ < max_remembered && failed.size() < max_remembered_here) { // bounded; forgetting prunes less
+            failed.push_back(used);
+            ++remembered_;
+        }
         return false;
+    }
+    // The bytes in use on the devices that hold a stage from s on (0 for the others).
+    [[nodiscard]] std::vector<std::size_t> projected(std::size_t s) const
+    {
+        std::vector<std::size_t> v(devices_.size(), 0);
+        for (std::size_t d = 0; d < devices_.size(); ++d)
+            if (has_stage_from_[s * devices_.size() + d])
+                v[d] = used_[d];
+        return v;
     }
 
     partition_result result(const std::vector<std::size_t>& cut) const
@@ -210,6 +300,11 @@ private:
         throw std::logic_error("trident::model::partition: no partition fits, but every layer was placed");
     }
 
+    static constexpr std::size_t max_remembered = std::size_t{1} << 20;
+    static constexpr std::size_t max_remembered_here = 16; // per (stage, layer): keeps each check cheap
+    partition_options options_;
+    std::size_t steps_ = 0;
+    std::size_t remembered_ = 0;
     std::span<const device_profile> devices_;
     std::vector<int> stage_device_;
     std::vector<int> in_flight_;
@@ -219,19 +314,25 @@ private:
     std::vector<std::size_t> static_;
     std::vector<std::size_t> act_;
     std::vector<std::size_t> used_;
+    std::vector<char> reach_;                                  // [s][i]: layers [i, L) fit stages s.. in time
+    std::vector<std::size_t> least_;                            // [s][i][d]: see feasible()
+    std::vector<std::vector<std::vector<std::size_t>>> failed_; // [s][i]: projected bytes in use that failed
+    std::vector<char> has_stage_from_;                          // [s][d]: device d holds a stage >= s
+    std::vector<int> min_in_flight_from_;                       // [s]: min of in_flight over stages >= s
     bool one_stage_per_device_ = true;
 };
 
 } // namespace detail
 
 inline partition_result partition(std::span<const layer_profile> layers, std::span<const device_profile> devices,
-                                  std::span<const int> stage_device, std::span<const int> in_flight)
+                                  std::span<const int> stage_device, std::span<const int> in_flight,
+                                  partition_options options)
 {
-    return detail::partition_solver(layers, devices, stage_device, in_flight).solve();
+    return detail::partition_solver(layers, devices, stage_device, in_flight, options).solve();
 }
 
 inline partition_result partition(std::span<const layer_profile> layers, std::span<const device_profile> devices,
-                                  const schedule_table& schedule)
+                                  const schedule_table& schedule, partition_options options)
 {
     validate(schedule);
     if (static_cast<std::size_t>(schedule.devices) != devices.size())
@@ -239,7 +340,7 @@ inline partition_result partition(std::span<const layer_profile> layers, std::sp
                                     std::to_string(schedule.devices) + " devices, " +
                                     std::to_string(devices.size()) + " device profiles given");
     const std::vector<int> in_flight = in_flight_micro_batches(schedule);
-    return partition(layers, devices, schedule.stage_device, in_flight);
+    return partition(layers, devices, schedule.stage_device, in_flight, options);
 }
 
 } // namespace trident::model

@@ -30,6 +30,7 @@ public:
     void run(const std::vector<action>& actions)
     {
         auto& timeline = ctx_.timeline[device_];
+        timeline.reserve(actions.size());
         for (const action& a : actions) {
             if (ctx_.stopping.load())
                 return;
