@@ -127,6 +127,15 @@ TEST_CASE("explain_step: recomputation is attributed and taken off the useful co
     const mp::step_explanation e = mp::explain_step(t, {false, true}, s, mp::simulate(t, costs));
     require_adds_up(e);
     REQUIRE(e.recomputed_seconds == Approx(2.0 * m));
+    REQUIRE(e.action_seconds == Approx(5.0 * m * p - 2.0 * m)); // stage 0: 2 + 1, stage 1: 2 + 3
+    // Against a prediction with half the costs, the sentence says the actions took 2x.
+    auto half = costs;
+    for (auto* v : {&half.forward, &half.backward_input, &half.backward_weight})
+        for (double& x : *v)
+            x /= 2;
+    const mp::step_explanation slow = mp::explain_step(t, {false, true}, s, mp::simulate(t, half));
+    INFO(slow.why());
+    REQUIRE(slow.why().find("the actions took 2.00x their predicted time") != std::string::npos);
     REQUIRE(e.compute_seconds == Approx(3.0 * m * p));
     const double plain = mp::simulate(t, mp::stage_costs::uniform(p, 2.0, 1.0, 0.0)).step_time;
     REQUIRE(e.losses.recomputation == Approx(p * (s.seconds - plain)));
@@ -185,6 +194,8 @@ TEST_CASE("explain_step: random costs, every schedule: the replay is the step, t
         REQUIRE(e.optimizer_seconds == Approx(std::accumulate(opt.begin(), opt.end(), 0.0)));
         REQUIRE(e.optimizer_wall_seconds == Approx(*std::max_element(opt.begin(), opt.end())));
         REQUIRE(e.replayed_seconds == Approx(s.seconds));
+        REQUIRE(e.action_seconds == Approx(e.predicted_action_seconds));
+        REQUIRE(e.why().find("the actions took") == std::string::npos);
         REQUIRE(e.losses.other == Approx(0).margin(1e-9 * s.seconds * p));
         REQUIRE(e.losses.bubble >= -1e-9);
         REQUIRE(e.losses.recomputation == 0);

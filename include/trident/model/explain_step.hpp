@@ -26,7 +26,9 @@
 ///   bubble = p T0 - U,  imbalance = p (T1 - T0),  recomputation = p (T2 - T1),
 ///   transfers = p (T3 - T2) + the devices' time in sends and in receives that did not wait,
 ///   other = p wall - U - the four;
-/// so the five add up to lost = p wall - U exactly.  Imbalance can come out slightly negative
+/// so the five add up to lost = p wall - U exactly.  Actions slower than their predicted costs
+/// (other processes on the cores, a profiling pass that saw warmer caches) lose no time here:
+/// why() says by how much the actions' time exceeds the prediction's.  Imbalance can come out slightly negative
 /// (unequal stages can fill a schedule's gaps better than equal ones); other is negative when
 /// the measured step was faster than its replay.
 ///
@@ -88,6 +90,8 @@ struct step_explanation {
     double recomputed_seconds = 0; ///< device-seconds spent recomputing forwards
     double optimizer_seconds = 0;  ///< device-seconds in the optimizer
     double optimizer_wall_seconds = 0; ///< the slowest device's optimizer (simulate() leaves it out)
+    double action_seconds = 0;     ///< device-seconds in F, B, W actions (recomputation included)
+    double predicted_action_seconds = 0; ///< the same predicted (the prediction's busy time)
     double lost_seconds = 0;       ///< devices * measured_seconds - compute_seconds
     step_losses losses;            ///< lost_seconds by cause
     std::vector<double> transfer_latency; ///< per boundary, the latency used (seconds)
@@ -125,6 +129,14 @@ inline std::string explain_percent(double fraction)
     out.imbue(std::locale::classic());
     const double p = fraction * 100;
     out << std::fixed << std::setprecision(p != 0 && p > -10 && p < 10 ? 1 : 0) << p << '%';
+    return out.str();
+}
+
+inline std::string explain_ratio(double r)
+{
+    std::ostringstream out;
+    out.imbue(std::locale::classic());
+    out << std::fixed << std::setprecision(2) << r << 'x';
     return out.str();
 }
 
@@ -199,6 +211,9 @@ inline std::string explain_ms(double seconds)
     const double opt_mean = p > 0 ? e.optimizer_seconds / p : 0.0;
     e.optimizer_wall_seconds = opt_max;
     e.compute_seconds = compute + e.optimizer_seconds;
+    e.action_seconds = compute + e.recomputed_seconds;
+    for (double b : predicted.busy)
+        e.predicted_action_seconds += b;
 
     // Transfers: match each receive with its send; latency from the receives that waited.
     using key = std::tuple<bool, int, int>; // activation?, receiving stage, micro-batch
@@ -291,6 +306,10 @@ inline std::string step_explanation::why() const
                       " predicted (predicted/measured " + explain_percent(predicted_seconds / measured_seconds) +
                       (optimizer_wall_seconds > 0.01 * measured_seconds
                            ? "; the optimizer's " + detail::explain_ms(optimizer_wall_seconds) + " not predicted"
+                           : "") +
+                      (action_seconds > 1.05 * predicted_action_seconds && predicted_action_seconds > 0
+                           ? "; the actions took " + detail::explain_ratio(action_seconds / predicted_action_seconds) +
+                                 " their predicted time"
                            : "") +
                       "); " +
                       explain_percent(fraction(lost_seconds)) + " of " + std::to_string(devices) +
