@@ -215,7 +215,7 @@ inline std::string explain_ms(double seconds)
     for (double b : predicted.busy)
         e.predicted_action_seconds += b;
 
-    // Transfers: match each receive with its send; latency from the receives that waited.
+    // Transfers: each receive matched with its send, per boundary between stages.
     using key = std::tuple<bool, int, int>; // activation?, receiving stage, micro-batch
     std::map<key, const timed_action*> sends;
     for (const timed_action& t : stats.timeline) {
