@@ -64,9 +64,12 @@ PLOTS = {
     "speedup_vs_workers.png": "measured speedup against the workers, with the ideal line",
     "pipeline_utilisation.png": "per-stage utilisation of the five-stage pipeline",
     "claims_measured_vs_ideal.png": "measured against ideal speedup for each claim",
+    "model_timeline.png": "one pipeline step, planned and measured, one row per device",
 }
 # A plot's caption where a claim's section shows it (a claim's `plots` in benchmarks/manifest/).
-SECTION_PLOTS = {"pipeline_utilisation.png": "per-stage utilisation"}
+SECTION_PLOTS = {"pipeline_utilisation.png": "per-stage utilisation",
+                 "model_timeline.png": "a 1F1B step on 2 devices, m = 8: planned and measured"}
+MODEL_TRACE = "model_timeline.json"  # written by trident_bench_model (benchmarks/bench_model.cpp)
 
 
 # ---- loading --------------------------------------------------------------------------------------
@@ -507,10 +510,12 @@ def row_table(claim, comp_list, workload, res, has_gpu=True):
         base_impl = baselines.get(impl, default_base)
         base = res.get(workload, base_impl) or res.get(seq_w, base_impl)
         others = sorted((r for (wl, i, _), r in res.rows.items() if wl == w and i == impl and r is not row),
-                        key=lambda r: workers_of(r, 0))
+                        key=lambda r: (workers_of(r, 0) or 0, str(r["arg"]).isdigit() and int(r["arg"]), str(r["arg"])))
         for shown, label in [(row, name)] + [(r, f"{impl} ({r['arg']})") for r in others]:
-            rows.append(row_cells(shown, label, impl, base, base_impl, comps, any_gflops, len(header),
-                                  row_doubts(shown, impl, res.busy)))
+            # A sweep's row against the baseline's row of the same argument, where it has one.
+            same = res.rows.get((workload, base_impl, shown["arg"])) or res.rows.get((seq_w, base_impl, shown["arg"]))
+            rows.append(row_cells(shown, label, impl, same if shown["arg"] and ok(same) else base, base_impl, comps,
+                                  any_gflops, len(header), row_doubts(shown, impl, res.busy)))
     return md_table(header, rows)
 
 
@@ -738,6 +743,13 @@ def draw_plots(plt, evals, res, cores, out_dir):
         notes.append("pipeline_utilisation.png: not drawn, no lecture_pipeline row has util_<stage> counters")
     plot_claims(plt, evals, os.path.join(out_dir, "claims_measured_vs_ideal.png"))
     done.append("claims_measured_vs_ideal.png")
+    trace = os.path.join(out_dir, MODEL_TRACE)
+    if os.path.exists(trace):
+        import timeline_plot  # benchmarks/timeline_plot.py
+        timeline_plot.draw(plt, trace, os.path.join(out_dir, "model_timeline.png"))
+        done.append("model_timeline.png")
+    else:
+        notes.append(f"model_timeline.png: not drawn, no {MODEL_TRACE} (trident_bench_model writes it under run-suite.sh)")
     return done, notes
 
 

@@ -64,6 +64,9 @@ progress() { # $1: binary, $2: what is running or was last finished
 
 status=0
 rm -f "$out_dir/loadavg.txt"
+# Where a benchmark may write more than its JSON (trident_bench_model: model_timeline.json, the
+# planned and measured timelines of one pipeline step, drawn by report.py).
+export TRIDENT_BENCH_OUT_DIR="$out_dir"
 record_load() { # $1: binary, $2: start or end
   [[ -r /proc/loadavg ]] && printf '%s %s %s\n' "$1" "$2" "$(cat /proc/loadavg)" >>"$out_dir/loadavg.txt"
   return 0

@@ -36,6 +36,9 @@ COUNTERS = ["threads", "model_seconds", "lecture_model_seconds", "efficiency", "
 # ... and from benchmarks/bench_tasks.cpp: the threads that run the blocking tasks, the ideal and measured
 # wall time in units (ceil(tasks / workers) units ideally), the CPU-bound map's time beside them and alone.
 COUNTERS += ["workers", "ideal_units", "wall_units", "map_ms", "map_alone_ms", "map_slowdown"]
+# ... and from benchmarks/bench_model.cpp: the pipeline's shape, its prediction and ideal, the memory peak.
+COUNTERS += ["devices", "micro_batches", "predicted_seconds", "pipeline_ideal", "predicted_gain_over_1f1b",
+             "peak_mib_max", "activations_mib_max"]
 
 # Per workload, its one-line description and the order of the sections: from the manifest.
 WORKLOADS = manifest.load()
@@ -296,7 +299,7 @@ def sweep_table(w, results):
             row.append(fmt_time(m["time"]) if m else "-")
         rows.append(row)
     notes = []
-    for i in impls:
+    for i in impls if "seq_loop" in impls else ():  # the crossover against seq_loop, where the sweep has one
         if i == "seq_loop":
             continue
         measured = [n for n in sizes if (i, n) in points and ("seq_loop", n) in points]

@@ -102,9 +102,9 @@ class Checker:
             measured += f"; {peer} {p['counters']['efficiency']:.1%}"
         self.add(w, target, measured, c["efficiency"] >= factor)
 
-    def counter_ratio_at_most(self, w, counter, other, factor, impl="trident_par", label=None):
-        target = label or f"{impl} {counter} at most {factor:.2f}x {other}'s"
-        t, o = self.get(w, impl), self.get(w, other)
+    def counter_ratio_at_most(self, w, counter, other, factor, impl="trident_par", label=None, arg=None):
+        target = label or f"{impl} {counter} at most {factor:.2f}x {other}'s" + (f" ({arg})" if arg is not None else "")
+        t, o = self.get(w, impl, arg), self.get(w, other, arg)
         if not t or not o or counter not in t["counters"] or counter not in o["counters"]:
             return self.missing(w, target, f"{impl}/{other} {counter}")
         a, b = t["counters"][counter], o["counters"][counter]
@@ -137,6 +137,85 @@ class Checker:
         self.add(w, target, f"{fmt_time(t['time'])} vs {fmt_time(o['time'])} ({ratio:.2f}x)", ratio <= factor)
 
 
+    # ---- model-parallel pipelines (benchmarks/bench_model.cpp): every row of a workload, one per
+    # schedule x micro-batch count, read with its counters (devices, micro_batches, predicted_seconds,
+    # pipeline_ideal, predicted_gain_over_1f1b).
+
+    def _pipeline_rows(self, w):
+        return sorted(((i, a, m) for (rw, i, a), m in self.r.items() if rw == w), key=lambda x: (x[0], x[1] or 0))
+
+    def _oversubscribed(self, m):
+        """More devices than cores: the devices' threads take turns, which no prediction models."""
+        return bool(self.cores) and m["counters"].get("devices", 0) > self.cores
+
+    def pipeline_prediction(self, w, factor):
+        """Every row against its plan's prediction: simulate()'s step time / the measured one.  Rows with
+        more devices than cores are left out."""
+        target = f"every row >= {factor:.0%} of the simulator's prediction (predicted / measured step time)"
+        rows = [(i, a, m) for i, a, m in self._pipeline_rows(w) if m["counters"].get("predicted_seconds")]
+        ratios = sorted((m["counters"]["predicted_seconds"] / m["time"], f"{i}/{a}")
+                        for i, a, m in rows if not self._oversubscribed(m))
+        if not ratios:
+            return self.missing(w, target, f"rows on at most {self.cores} cores" if rows else "predicted_seconds counters")
+        passed = sum(r >= factor for r, _ in ratios)
+        self.add(w, target, f"{passed} of {len(ratios)} rows; lowest {ratios[0][1]} {ratios[0][0]:.0%}, "
+                            f"median {ratios[len(ratios) // 2][0]:.0%}", passed == len(ratios))
+
+    def pipeline_ideal(self, w, factor, base_workload, base_impl):
+        """Rows with m >= 4p: the speedup over one device at the same m (workload `base_workload`, implementation
+        `base_impl`) against p m / (m + p - 1).  Rows with more devices than cores are left out: their
+        threads take turns on the cores."""
+        target = f"rows with m >= 4p: speedup over one device >= {factor:.0%} of p m / (m + p - 1)"
+        out, left_out = [], 0
+        for i, a, m in self._pipeline_rows(w):
+            c = m["counters"]
+            p, mb = c.get("devices", 0), c.get("micro_batches", 0)
+            one = self.get(base_workload, base_impl, a)
+            if not p or not mb or mb < 4 * p or not c.get("pipeline_ideal") or not one:
+                continue
+            if self._oversubscribed(m):
+                left_out += 1
+                continue
+            out.append(((one["time"] / m["time"]) / c["pipeline_ideal"], f"{i}/{a}"))
+        if not out:
+            return self.missing(w, target, f"rows with m >= 4p on at most {self.cores} cores" if left_out else
+                                f"{base_workload}/{base_impl} and rows with m >= 4p")
+        out.sort()
+        passed = sum(r >= factor for r, _ in out)
+        self.add(w, target, f"{passed} of {len(out)} rows; lowest {out[0][1]} {out[0][0]:.0%} of ideal",
+                 passed == len(out))
+
+    def faster_as_predicted(self, w, impl, other, tolerance):
+        """At every micro-batch count both ran: impl's speedup over other (time ratio) against the one
+        simulate() predicts (their predicted_gain_over_1f1b counters), within the tolerance.  Rows with
+        more devices than cores are left out."""
+        target = f"{impl} faster than {other} by the predicted factor, within {tolerance:.0%}"
+        out, left_out = [], 0
+        for i, a, m in self._pipeline_rows(w):
+            o = self.get(w, other, a)
+            if i != impl or not o:
+                continue
+            if self._oversubscribed(m):
+                left_out += 1
+                continue
+            gi, go = m["counters"].get("predicted_gain_over_1f1b"), o["counters"].get("predicted_gain_over_1f1b")
+            if not gi or not go:
+                continue
+            measured, predicted = o["time"] / m["time"], gi / go
+            out.append((abs(measured / predicted - 1), a, measured, predicted))
+        if not out:
+            return self.missing(w, target, f"rows on at most {self.cores} cores" if left_out else
+                                f"{impl}/{other} with predicted_gain_over_1f1b")
+        worst = max(out)
+        passed = sum(d <= tolerance for d, *_ in out)
+        self.add(w, target, f"{passed} of {len(out)} micro-batch counts; farthest m = {worst[1]}: measured "
+                            f"{worst[2]:.3f}x, predicted {worst[3]:.3f}x", passed == len(out))
+
+
+# Checks that read every row of their workload (no implementation of their own).
+WHOLE_WORKLOAD = {"pipeline_prediction", "pipeline_ideal"}
+
+
 def checks():
     """The checks a manifest may name: {name: signature of its arguments after the workload}."""
     out = {}
@@ -167,10 +246,12 @@ def references(w, target):
     bound.apply_defaults()
     p = bound.arguments
     arg = p.get("arg")
-    out = [(w, p.get("impl", "trident_par"), arg)]
+    out = [(w, None if target.check in WHOLE_WORKLOAD else p.get("impl", "trident_par"), arg)]
     if target.check == "speedup_at_least_cores":
         out.append((w, "seq_loop", arg))
     out += [(w, p[key], arg) for key in ("other", "base") if key in p]
+    if "base_impl" in p:
+        out.append((p["base_workload"], p["base_impl"], None))
     if "reference" in p:
         out.append((p["reference"], None, None))
     return out

@@ -31,6 +31,11 @@
 /// | model::validate, invalid_schedule          | model/validate.hpp   |
 /// | model::simulate, stage_costs, prediction, in_flight_micro_batches | model/simulate.hpp |
 /// | model::partition, layer_profile, device_profile, partition_result | model/partition.hpp |
+/// | model::shard, shard_options, schedule, recompute, costs_from | model/shard.hpp, model/shard_options.hpp |
+/// | model::pipeline_plan (step), step_stats, stage_info, device_memory | model/plan.hpp, model/plan_types.hpp |
+/// | model::stage_error, step_cancelled         | model/step_error.hpp |
+/// | model::plan_candidates (schedule::automatic) | model/planner.hpp  |
+/// | model::explain_step, step_explanation (a step's lost time by cause) | model/explain_step.hpp |
 /// | TRIDENT_LAMBDA                             | lambda.hpp           |
 /// | exceptions                                 | errors.hpp           |
 /// | device, cpu_device, gpu_device, memory_lease, _KiB/_MiB/_GiB | device.hpp |
@@ -69,6 +74,7 @@
 
 #include "trident/device.hpp"
 #include "trident/model/any_layer.hpp"
+#include "trident/model/explain_step.hpp"
 #include "trident/model/layer.hpp"
 #include "trident/model/layers/dense.hpp"
 #include "trident/model/layers/gelu.hpp"
@@ -77,9 +83,11 @@
 #include "trident/model/loss.hpp"
 #include "trident/model/optimizer.hpp"
 #include "trident/model/partition.hpp"
+#include "trident/model/planner.hpp"
 #include "trident/model/reference.hpp"
 #include "trident/model/schedule.hpp"
 #include "trident/model/sequential.hpp"
+#include "trident/model/shard.hpp"
 #include "trident/model/simulate.hpp"
 #include "trident/model/tensor.hpp"
 #include "trident/model/tensor_parallel.hpp"

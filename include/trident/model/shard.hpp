@@ -1,0 +1,59 @@
+#pragma once
+/// \file shard.hpp
+/// `trident::model::shard(net, devices, options)`: splits a `sequential` network into contiguous
+/// stages over devices, checks that every device's budget holds the stage's parameters, gradients,
+/// optimizer state and the activations the schedule keeps in flight, books the static part on the
+/// devices, and returns a `pipeline_plan` (plan.hpp) that trains the network with `plan.step(x, y)`.
+///
+/// What shard() does, in order, before anything runs:
+/// 1. the widths through the network (options.input_features, or the first layer's own);
+/// 2. each layer's costs for a micro-batch of batch_size / micro_batches rows: measured (a short
+///    profiling pass: each layer's forward and backward on a sample micro-batch, on the first
+///    device, best of 3 after a warm-up) or estimated (the layer's flops / (flops_per_second *
+///    the device's threads)); the bytes of parameters, optimizer state and activations;
+/// 3. the schedule: a built-in one for the devices and micro-batches, or the user's table, and
+///    validate() on it (a bad table is `invalid_schedule`, never a hang);
+/// 4. the partition: contiguous stages (as many as the schedule has, stage s on device
+///    stage_device[s]) minimising the slowest stage for the costs and the devices' speeds
+///    (threads), under each device's budget with the activations the schedule keeps in flight
+///    (in_flight_micro_batches); recomputation per stage as asked (automatic: only on the stages
+///    of devices that would not fit otherwise); a network that cannot fit is `out_of_memory`
+///    naming the layer, the device and the bytes missing;
+/// 5. the bookings: each stage's parameters and gradients (held in the layers; booked on their
+///    device) and optimizer state (tensors on the device), and simulate() for the prediction.
+///
+/// \code
+///   namespace mp = trident::model;
+///   using namespace trident::literals;
+///   mp::sequential net{mp::dense(64, 256, 1), mp::gelu(), mp::dense(256, 10, 2)};
+///   std::vector<trident::device> devices{trident::cpu_device(1, 64_MiB), trident::cpu_device(1, 64_MiB)};
+///   auto plan = mp::shard(net, devices, {.micro_batches = 4, .batch_size = 32,
+///                                        .schedule = mp::schedule::one_f_one_b,
+///                                        .optimizer = mp::adam{.learning_rate = 1e-3f}});
+///   std::cout << plan;
+/// \endcode
+///
+/// Requirements: `net` outlives the plan.  The devices are CPU devices (a GPU device's layers do
+/// not run in this runtime yet: std::invalid_argument).
+/// Complexity: the profiling pass (4 forwards and backwards of each layer on one micro-batch), the
+/// partition (O(stages * layers^2)) and simulate (O(actions)).
+/// \throws std::invalid_argument for options out of range (each named with its value);
+///   trident::model::invalid_schedule from validate(); trident::out_of_memory when the network does
+///   not fit (the layer, the device and the bytes missing named) or a booking fails.
+
+#include "trident/device.hpp"
+#include "trident/model/detail/plan_builder.hpp"
+#include "trident/model/plan.hpp"
+
+#include <utility>
+#include <vector>
+
+namespace trident::model {
+
+/// Trains `net` on `devices` as `options` say; see the file comment.
+[[nodiscard]] inline pipeline_plan shard(sequential& net, std::vector<device> devices, shard_options options = {})
+{
+    return detail::plan_builder::build(net, std::move(devices), std::move(options));
+}
+
+} // namespace trident::model
