@@ -7,9 +7,18 @@ if(TRIDENT_ENABLE_CUDA)
   endif()
   check_language(CUDA)
   if(CMAKE_CUDA_COMPILER)
-    # `native` fails on a machine without a GPU: default to Hopper (sm_90).
-    if(NOT DEFINED CMAKE_CUDA_ARCHITECTURES)
-      set(CMAKE_CUDA_ARCHITECTURES 90)
+    # `native` fails on a machine without a GPU: default to Hopper.  When no GPU answers
+    # (nvidia-smi -L), as on a CI machine with nvcc only, PTX alone (90-virtual): every CUDA source
+    # is still compiled (front end, device optimiser), only ptxas (a quarter of nvcc's time) is left
+    # to the driver of a GPU that loads the code.  -DCMAKE_CUDA_ARCHITECTURES or CUDAARCHS overrides.
+    if(NOT DEFINED CMAKE_CUDA_ARCHITECTURES AND NOT DEFINED ENV{CUDAARCHS})
+      execute_process(COMMAND nvidia-smi -L RESULT_VARIABLE trident_smi_status OUTPUT_VARIABLE trident_smi_gpus
+                      ERROR_QUIET)
+      if(trident_smi_status STREQUAL "0" AND trident_smi_gpus MATCHES "GPU [0-9]")
+        set(CMAKE_CUDA_ARCHITECTURES 90)
+      else()
+        set(CMAKE_CUDA_ARCHITECTURES 90-virtual)
+      endif()
     endif()
     enable_language(CUDA)
     find_package(CUDAToolkit REQUIRED)
