@@ -20,11 +20,12 @@
 int main(int argc, char** argv)
 {
     const std::string_view mode = argc > 1 ? argv[1] : "";
-    // Parts that must run on two threads wait (at most 10 s) until both have started.
+    // Parts that must run on two threads wait (at most 60 s: a loaded machine may take long to start
+    // the second worker) until both have started.
     std::atomic<int> started{0};
     auto both_started = [&] {
         started.fetch_add(1);
-        const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+        const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
         while (started.load() < 2 && std::chrono::steady_clock::now() < until)
             std::this_thread::yield();
     };
