@@ -6,11 +6,9 @@
 //                                  multiple of p), zb_h1; m in {1, 2, 4, 8, 16}
 //   pipeline_p<p>_m<4p>/<schedule> the same at m = 4p (the targets' rows: no argument)
 //
-// The time of an iteration is the whole step (threads started to optimizer done).  Counters:
-// predicted_seconds (simulate() with the per-layer times measured by shard()'s profiling pass),
-// efficiency = predicted / the measured actions' span (step_stats::actions_seconds, what simulate()
-// predicts; the target: >= 0.95 for balanced stages with m >= 4p), overhead_seconds = the
-// step's time outside that span (threads' start, gradients zeroed, the optimizer), model_seconds = predicted_seconds (for the manifest's model_efficiency check),
+// Counters: predicted_seconds (simulate() with the per-layer times measured by shard()'s profiling
+// pass), efficiency = predicted / measured (the target: >= 0.95 for balanced stages with
+// m >= 4p), model_seconds = predicted_seconds (for the manifest's model_efficiency check),
 // ideal_speedup = p m / (m + p - 1), speedup = the same step on one device (1F1B, same m) / measured
 // (target: >= 0.9 x ideal_speedup), bubble and predicted_bubble (fractions).  ZB-H1 against 1F1B:
 // compare their predicted_seconds ratio with their measured one.  p = 4 on fewer than 4 cores is
@@ -92,14 +90,13 @@ void step_bench(benchmark::State& state, int p, const std::string& schedule, int
     auto plan = mp::shard(net, devices, {.micro_batches = m, .batch_size = batch, .schedule = kind_of(schedule)});
     const data d;
     const double base = one_device_seconds(m);
-    double bubble = 0, total = 0, actions = 0;
+    double bubble = 0, total = 0;
     std::int64_t steps = 0;
     for (auto _ : state) {
         const mp::step_stats s = plan.step({d.x.data(), batch, width}, {d.y.data(), batch, 1});
         state.SetIterationTime(s.seconds);
         bubble += s.bubble;
         total += s.seconds;
-        actions += s.actions_seconds;
         ++steps;
     }
     const double mean = steps > 0 ? total / static_cast<double>(steps) : 1.0;
@@ -109,8 +106,7 @@ void step_bench(benchmark::State& state, int p, const std::string& schedule, int
     state.counters["predicted_bubble"] = plan.predicted().bubble_fraction;
     state.counters["bubble"] = steps > 0 ? bubble / static_cast<double>(steps) : 0.0;
     state.counters["ideal_speedup"] = static_cast<double>(p * m) / static_cast<double>(m + p - 1);
-    state.counters["efficiency"] = steps > 0 ? predicted * static_cast<double>(steps) / actions : 0.0;
-    state.counters["overhead_seconds"] = steps > 0 ? (total - actions) / static_cast<double>(steps) : 0.0;
+    state.counters["efficiency"] = predicted / mean;
     state.counters["speedup"] = base / mean;
     state.counters["threads"] = p;
 }
