@@ -5,6 +5,7 @@
 
 #include <trident/model/planner.hpp>
 #include <trident/model/timeline.hpp>
+#include <trident/explain/explain.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -131,4 +132,22 @@ TEST_CASE("write_timeline_trace: predicted and measured, one row per device, eve
     CHECK(count("\"name\":\"dev1\"") == 2);
     CHECK(json.front() == '{');
     CHECK(json.find("]}") != std::string::npos);
+}
+
+TEST_CASE("inside trident::explain, every action is an event of its device's thread", "[model][planner]")
+{
+    mp::sequential net = make_net();
+    auto plan = mp::shard(net, cpu_devices(2, 64_MiB),
+                          {.micro_batches = 2, .batch_size = 8, .schedule = mp::schedule::zero_bubble_h1,
+                           .costs = mp::costs_from::estimate});
+    const batch b = make_batch(8, 25);
+    trident::explain_options o;
+    o.keep_events = true;
+    const trident::explanation e = trident::explain([&] { plan.step(b.xv(), b.yv()); }, o);
+    for (std::size_t d = 0; d < 2; ++d)
+        for (const mp::action& a : plan.schedule().actions[d]) {
+            INFO(mp::to_string(a));
+            CHECK(e.count_events(mp::to_string(a)) == 1);
+        }
+    CHECK(e.seconds_in(trident::event_category::compute) > 0);
 }

@@ -111,6 +111,8 @@ TEST_CASE("step statistics: loss, busy time, bubble, timeline of every action", 
     const mp::step_stats s = plan.step(b.xv(), b.yv());
     CHECK(s.loss > 0);
     CHECK(s.seconds > 0);
+    CHECK(s.actions_seconds > 0);
+    CHECK(s.actions_seconds <= s.seconds);
     REQUIRE(s.busy_seconds.size() == 2);
     CHECK(s.bubble >= 0);
     CHECK(s.bubble < 1);

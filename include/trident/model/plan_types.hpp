@@ -33,6 +33,9 @@ struct device_memory {
 struct step_stats {
     double loss = 0;                      ///< the loss summed over the batch's rows, divided by the rows
     double seconds = 0;                   ///< wall time of the step, threads started to optimizer done
+    /// From the first action's start to the last action's end: what simulate()'s step_time predicts
+    /// (seconds less the threads' start, the gradients' zeroing and the optimizer).
+    double actions_seconds = 0;
     std::vector<double> busy_seconds;     ///< per device: forward, backward and optimizer time
     double bubble = 0;                    ///< 1 - sum(busy_seconds) / (devices * seconds)
     std::vector<std::size_t> peak_bytes;  ///< per device: the device's peak during the step

@@ -16,6 +16,7 @@
 #include "trident/model/step_error.hpp"
 #include "trident/model/tensor.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <barrier>
 #include <chrono>
@@ -205,6 +206,14 @@ inline step_stats plan_state::run_step(matrix_view<const float> x, matrix_view<c
         s.peak_bytes.push_back(d.peak());
     for (auto& per_device : ctx.timeline)
         s.timeline.insert(s.timeline.end(), per_device.begin(), per_device.end());
+    if (!s.timeline.empty()) {
+        double first = s.timeline.front().start, last = s.timeline.front().end;
+        for (const timed_action& t : s.timeline) {
+            first = std::min(first, t.start);
+            last = std::max(last, t.end);
+        }
+        s.actions_seconds = last - first;
+    }
     return s;
 }
 

@@ -10,10 +10,18 @@
 // {gradient, s, mb} (nothing for stage 0).  A send moves a message to the peer's mailbox (its
 // booking stays on the sender while in transit); a receive waits for it there and books it on the
 // receiving device.
+//
+// Inside a trident::explain region every action is also recorded as an explain event on the
+// device's thread (its worker): F, B, W, BW as compute, a receive as idle (its wait), a send as
+// communication, labelled as the schedule prints it ("F3.1", "RA1.0<0"), so that explain's Chrome
+// trace has one row per device and its busy time is the devices' work.
 
+#include "trident/detail/recorder.hpp"
+#include "trident/detail/ticks.hpp"
 #include "trident/model/detail/step_context.hpp"
 #include "trident/model/step_error.hpp"
 
+#include <cstdint>
 #include <map>
 #include <string>
 #include <utility>
@@ -35,6 +43,8 @@ public:
             if (ctx_.stopping.load())
                 return;
             const double t0 = ctx_.since_start();
+            const bool recording = trident::detail::recording();
+            const std::uint64_t tick0 = recording ? trident::detail::ticks() : 0;
             try {
                 execute(a);
             } catch (const step_aborted&) {
@@ -44,6 +54,8 @@ public:
                 return;
             }
             const double t1 = ctx_.since_start();
+            if (recording)
+                record(a, tick0);
             timeline.push_back({device_, a, t0, t1});
             if (model::is_compute(a.kind))
                 ctx_.busy[device_] += t1 - t0;
@@ -64,6 +76,20 @@ public:
     }
 
 private:
+    static void record(const action& a, std::uint64_t begin) noexcept
+    {
+        const std::uint64_t end = trident::detail::ticks();
+        try {
+            const std::uint32_t label = trident::detail::recorder::instance().intern(to_string(a));
+            const auto category = model::is_compute(a.kind) ? trident::detail::event_category::compute
+                                  : (a.kind == action_kind::receive_activation || a.kind == action_kind::receive_gradient)
+                                      ? trident::detail::event_category::idle
+                                      : trident::detail::event_category::communication;
+            trident::detail::record_event(label, category, trident::detail::host_device, begin, end);
+        } catch (...) { // interning allocates: a recording that cannot grow loses the event
+        }
+    }
+
     struct layer_state {
         buffer out;
         buffer saved;
