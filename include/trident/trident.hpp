@@ -9,45 +9,47 @@
 ///
 /// Where each primitive lives:
 ///
-/// | primitive                                  | header               |
-/// |--------------------------------------------|----------------------|
-/// | seq, par, gpu, automatic and their options | policy.hpp           |
-/// | thread_arena, default_concurrency, max_threads | thread_arena.hpp       |
-/// | for_each, for_each_index                   | data/for_each.hpp    |
-/// | map                                        | data/map.hpp         |
-/// | reduce, map_reduce                         | data/reduce.hpp      |
-/// | inclusive_scan, exclusive_scan             | data/scan.hpp        |
-/// | sort, stable_sort                          | data/sort.hpp        |
-/// | gemm, gemm_options, matrix_view (BLAS / cuBLAS matrix product) | data/gemm.hpp |
-/// | run_pipeline, source, stage, stage modes   | task/pipeline.hpp    |
-/// | gpu_stage, gpu_map_stage (nvcc only)       | task/gpu_stage.cuh   |
-/// | parallel_invoke                            | task/invoke.hpp      |
-/// | task_group                                 | task/task_group.hpp  |
-/// | blocking_pool (threads for blocking work)  | task/blocking_pool.hpp |
-/// | explain (why a region got its speedup)     | explain/explain.hpp  |
-/// | in-process collectives: in_process_group, communicator (all_reduce, reduce_scatter, all_gather, broadcast, barrier), run_in_process | comm/communicator.hpp |
-/// | device_vector, device_span (nvcc only)     | backend/cuda/        |
-/// | model::schedule_table, action; gpipe, one_f_one_b, interleaved_one_f_one_b, zero_bubble_h1, insert_transfers | model/schedule.hpp |
-/// | model::validate, invalid_schedule          | model/validate.hpp   |
-/// | model::simulate, stage_costs, prediction, in_flight_micro_batches | model/simulate.hpp |
-/// | model::partition, layer_profile, device_profile, partition_result | model/partition.hpp |
-/// | model::shard, shard_options, schedule, recompute, costs_from | model/shard.hpp, model/shard_options.hpp |
-/// | model::pipeline_plan (step), step_stats, stage_info, device_memory | model/plan.hpp, model/plan_types.hpp |
-/// | model::stage_error, step_cancelled         | model/step_error.hpp |
-/// | model::plan_candidates (schedule::automatic) | model/planner.hpp  |
-/// | model::explain_step, step_explanation (a step's lost time by cause) | model/explain_step.hpp |
-/// | TRIDENT_LAMBDA                             | lambda.hpp           |
-/// | exceptions                                 | errors.hpp           |
-/// | device, cpu_device, gpu_device, memory_lease, _KiB/_MiB/_GiB | device.hpp |
-/// | model::tensor (booked on a device)         | model/tensor.hpp     |
-/// | model::layer concept, check_layer          | model/layer.hpp      |
-/// | model::dense, relu, gelu, layer_norm       | model/layers/*.hpp   |
-/// | model::any_layer                           | model/any_layer.hpp  |
-/// | model::sequential                          | model/sequential.hpp |
-/// | model::softmax_cross_entropy, mean_squared_error | model/loss.hpp  |
-/// | model::sgd, adam                           | model/optimizer.hpp  |
-/// | model::forward, accumulate_gradients, reference_trainer (one device) | model/reference.hpp |
-/// | model::column_parallel_dense, row_parallel_dense, tensor_parallel_mlp (tensor parallelism) | model/tensor_parallel.hpp |
+/// | primitive                                                        | header                                   |
+/// |------------------------------------------------------------------|------------------------------------------|
+/// | seq, par, gpu, automatic and their options                       | policy.hpp                               |
+/// | thread_arena, default_concurrency, max_threads                   | thread_arena.hpp                         |
+/// | for_each, for_each_index                                         | data/for_each.hpp                        |
+/// | map                                                              | data/map.hpp                             |
+/// | reduce, map_reduce                                               | data/reduce.hpp                          |
+/// | inclusive_scan, exclusive_scan                                   | data/scan.hpp                            |
+/// | sort, stable_sort                                                | data/sort.hpp                            |
+/// | gemm, gemm_options (matrix product: BLAS, cuBLAS)                | data/gemm.hpp                            |
+/// | matrix_view (row-major view with a stride)                       | matrix_view.hpp                          |
+/// | run_pipeline, source, stage, stage modes                         | task/pipeline.hpp                        |
+/// | gpu_stage, gpu_map_stage (nvcc only)                             | task/gpu_stage.cuh                       |
+/// | parallel_invoke                                                  | task/invoke.hpp                          |
+/// | task_group                                                       | task/task_group.hpp                      |
+/// | blocking_pool (threads for blocking work)                        | task/blocking_pool.hpp                   |
+/// | comm::in_process_group, communicator (collectives)               | comm/communicator.hpp                    |
+/// | explain (why a region got its speedup)                           | explain/explain.hpp                      |
+/// | device_vector, device_span (nvcc only)                           | backend/cuda/                            |
+/// | device, cpu_device, gpu_device, memory_lease, _KiB/_MiB/_GiB     | device.hpp                               |
+/// | model::tensor (booked on a device)                               | model/tensor.hpp                         |
+/// | model::layer concept, check_layer                                | model/layer.hpp                          |
+/// | model::dense, relu, gelu, layer_norm                             | model/layers/*.hpp                       |
+/// | model::any_layer                                                 | model/any_layer.hpp                      |
+/// | model::sequential                                                | model/sequential.hpp                     |
+/// | model::softmax_cross_entropy, mean_squared_error                 | model/loss.hpp                           |
+/// | model::sgd, adam                                                 | model/optimizer.hpp                      |
+/// | model::reference_trainer, forward (one device)                   | model/reference.hpp                      |
+/// | model::schedule_table, action; the four schedule generators      | model/schedule.hpp                       |
+/// | model::validate, invalid_schedule                                | model/validate.hpp                       |
+/// | model::simulate, stage_costs, prediction                         | model/simulate.hpp                       |
+/// | model::partition, layer_profile, device_profile                  | model/partition.hpp                      |
+/// | model::shard, shard_options, schedule, recompute                 | model/shard.hpp, model/shard_options.hpp |
+/// | model::pipeline_plan (step), step_stats                          | model/plan.hpp, model/plan_types.hpp     |
+/// | model::stage_error, step_cancelled                               | model/step_error.hpp                     |
+/// | model::plan_candidates (schedule::automatic)                     | model/planner.hpp                        |
+/// | model::write_timeline_trace (planned and measured, Chrome trace) | model/timeline.hpp                       |
+/// | model::explain_step (a step's lost time by cause)                | model/explain_step.hpp                   |
+/// | model::column_/row_parallel_dense, tensor_parallel_mlp           | model/tensor_parallel.hpp                |
+/// | TRIDENT_LAMBDA                                                   | lambda.hpp                               |
+/// | exceptions (out_of_memory, cuda_error, ...)                      | errors.hpp                               |
 
 #include "trident/version.hpp"
 
@@ -91,6 +93,7 @@
 #include "trident/model/simulate.hpp"
 #include "trident/model/tensor.hpp"
 #include "trident/model/tensor_parallel.hpp"
+#include "trident/model/timeline.hpp"
 #include "trident/model/validate.hpp"
 
 #if defined(__CUDACC__)
