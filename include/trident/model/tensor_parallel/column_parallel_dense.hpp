@@ -8,6 +8,7 @@
 #include "trident/detail/layer_shapes.hpp"
 #include "trident/device.hpp"
 #include "trident/matrix_view.hpp"
+#include "trident/model/detail/split_dense.hpp"
 #include "trident/model/detail/tensor_shards.hpp"
 #include "trident/model/layers/dense.hpp"
 #include "trident/model/layers/gelu.hpp"
@@ -27,7 +28,7 @@ namespace trident::model {
 /// Forward: each shard writes y's columns of its outputs (no collective).  backward_input: each
 /// shard computes dy_s W_s (rows x in), an all_reduce sums them into dx.  backward_weight: W_s' +=
 /// dy_s^T x, b_s' += column sums of dy_s, per shard.
-class column_parallel_dense {
+class column_parallel_dense : public detail_tp::split_dense {
 public:
     /// The split of `dense(in, out, seed)` over devices.size() shards.
     column_parallel_dense(std::size_t in, std::size_t out, std::vector<device> devices, std::uint64_t seed = 0)
@@ -36,36 +37,18 @@ public:
     }
     /// The split of `full`'s parameters and gradients.
     column_parallel_dense(const dense& full, std::vector<device> devices)
-        : in_(full.input_features()), out_(full.output_features()),
-          offsets_(detail_tp::split(out_, devices.size(), label(in_, out_, devices.size()), "output")),
-          store_(detail_tp::checked_devices(std::move(devices), label(in_, out_, offsets_.size() - 1)), sizes(),
-                 label(in_, out_, offsets_.size() - 1))
+        : split_dense("column_parallel_dense", full.input_features(), full.output_features(), std::move(devices), "output",
+                      [in = full.input_features()](const std::vector<std::size_t>& offsets) {
+                          std::vector<std::size_t> n;
+                          for (std::size_t s = 0; s + 1 < offsets.size(); ++s)
+                              n.push_back((offsets[s + 1] - offsets[s]) * (in + 1)); // W_s, b_s
+                          return n;
+                      })
     {
         dense copy = full;
         exchange(copy, true);
     }
 
-    [[nodiscard]] std::size_t shards() const noexcept { return store_.shards(); }
-    [[nodiscard]] std::size_t shard_offset(std::size_t s) const { return offsets_.at(s); }
-    [[nodiscard]] std::size_t shard_features(std::size_t s) const { return offsets_.at(s + 1) - offsets_.at(s); }
-    [[nodiscard]] const device& shard_device(std::size_t s) const { return store_.devices().at(s); }
-    [[nodiscard]] std::size_t input_features() const noexcept { return in_; }
-    [[nodiscard]] std::size_t output_features() const noexcept { return out_; }
-    [[nodiscard]] std::size_t output_features(std::size_t in) const
-    {
-        if (in != in_)
-            throw std::invalid_argument("trident::model::" + name() + " takes " + std::to_string(in_) +
-                                        " input features, got " + std::to_string(in));
-        return out_;
-    }
-    [[nodiscard]] std::size_t saved_floats(std::size_t, std::size_t) const noexcept { return 0; }
-    [[nodiscard]] std::string name() const { return label(in_, out_, shards()); }
-    [[nodiscard]] double flops(std::size_t rows, std::size_t) const noexcept
-    {
-        return 2.0 * static_cast<double>(rows) * static_cast<double>(in_) * static_cast<double>(out_);
-    }
-    [[nodiscard]] std::span<float> parameters() noexcept { return store_.parameters(); }
-    [[nodiscard]] std::span<float> gradients() noexcept { return store_.gradients(); }
 
     void forward(matrix_view<const float> in, matrix_view<float> out, std::span<float> /*saved*/) const
     {
@@ -124,18 +107,6 @@ public:
     }
 
 private:
-    static std::string label(std::size_t in, std::size_t out, std::size_t k)
-    {
-        return "column_parallel_dense(" + std::to_string(in) + " -> " + std::to_string(out) + ", " + std::to_string(k) +
-               " shards)";
-    }
-    [[nodiscard]] std::vector<std::size_t> sizes() const
-    {
-        std::vector<std::size_t> n;
-        for (std::size_t s = 0; s + 1 < offsets_.size(); ++s)
-            n.push_back((offsets_[s + 1] - offsets_[s]) * (in_ + 1));
-        return n;
-    }
     [[nodiscard]] matrix_view<const float> weight(std::size_t s) const { return store_.param(s, 0, shard_features(s), in_); }
     [[nodiscard]] std::span<const float> bias(std::size_t s) const
     {
@@ -181,16 +152,6 @@ private:
             }
         }
     }
-    void check_backward(matrix_view<const float> in, matrix_view<const float> out, matrix_view<const float> dy) const
-    {
-        (void)output_features(in.cols());
-        trident::detail::check_shape(name(), "out", out, in.rows(), out_);
-        trident::detail::check_shape(name(), "grad_out", dy, in.rows(), out_);
-    }
-
-    std::size_t in_, out_;
-    std::vector<std::size_t> offsets_; // output features of shard s: [offsets_[s], offsets_[s + 1])
-    detail_tp::shard_storage store_;
 };
 
 } // namespace trident::model
