@@ -381,12 +381,15 @@ TEST_CASE("once a stage's exception has left it, the source is not called again"
     // tests beside this one), the source runs on for a time slice and that says nothing about
     // trident: CI saw 73 calls in one such run of 500.  So a run counts only when the throwing
     // thread was not preempted between its throw and the end of the run (its involuntary context
-    // switches, read from the kernel, did not change), and most runs must count.
+    // switches, read from the kernel, did not change), and runs go on until `wanted` runs counted
+    // (ThreadSanitizer's CI run, beside another test, counted 197 of 500), 4 x wanted runs at most.
     static const tbb::global_control allow(tbb::global_control::max_allowed_parallelism, 8); // see the limit test
-    constexpr int runs = slow_build ? 500 : 2000;
+    constexpr int wanted = slow_build ? 250 : 1000;
     constexpr auto source_time = std::chrono::microseconds(slow_build ? 50 : 2);
     int runs_with_calls_after = 0, worst = 0, failed_to_throw = 0, preempted_runs = 0, worst_preempted = 0;
-    for (int run = 0; run < runs; ++run) {
+    int runs = 0;
+    for (; runs < 4 * wanted && runs - preempted_runs < wanted; ++runs) {
+        const int run = runs;
         const int fail_at = 10 + run % 23;
         std::atomic<std::uint64_t> sequence{0};
         std::uint64_t thrown_at = ~std::uint64_t{0};
@@ -439,7 +442,7 @@ TEST_CASE("once a stage's exception has left it, the source is not called again"
                                << worst << " times (" << preempted_runs << " preempted runs: at most "
                                << worst_preempted << " calls)");
     REQUIRE(failed_to_throw == 0);
-    REQUIRE(preempted_runs <= runs / 2); // enough runs left for the check to mean something
+    REQUIRE(runs - preempted_runs >= wanted); // enough runs counted for the check to mean something
     CHECK(worst <= 1);
 }
 
