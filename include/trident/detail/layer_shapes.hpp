@@ -24,6 +24,14 @@ void check_shape(const std::string& layer, const char* what, const matrix_view<T
                                     ", expected " + layer_shape_text(rows, cols));
 }
 
+/// A layer built for `expected` input features was given `got`.
+inline void check_input_features(const std::string& layer, std::size_t expected, std::size_t got)
+{
+    if (got != expected)
+        throw std::invalid_argument("trident::model::" + layer + " takes " + std::to_string(expected) +
+                                    " input features, got " + std::to_string(got));
+}
+
 inline void check_saved(const std::string& layer, std::size_t got, std::size_t needed)
 {
     if (got < needed)

@@ -42,6 +42,18 @@
 
 namespace trident::model {
 
+namespace detail {
+/// out = in w^T + b (b added to every row): dense's forward, and a column-parallel shard's.
+inline void affine(matrix_view<const float> in, matrix_view<const float> w, std::span<const float> b,
+                   matrix_view<float> out)
+{
+    for (std::size_t r = 0; r < out.rows(); ++r)
+        for (std::size_t j = 0; j < out.cols(); ++j)
+            out(r, j) = b[j];
+    gemm(par, in, w, out, gemm_options<float>{.alpha = 1.0f, .beta = 1.0f, .transpose_b = true});
+}
+} // namespace detail
+
 class dense {
 public:
     dense(std::size_t in, std::size_t out, std::uint64_t seed = 0)
@@ -57,9 +69,7 @@ public:
     [[nodiscard]] std::size_t output_features() const noexcept { return out_; }
     [[nodiscard]] std::size_t output_features(std::size_t in) const
     {
-        if (in != in_)
-            throw std::invalid_argument("trident::model::" + name() + " takes " + std::to_string(in_) +
-                                        " input features, got " + std::to_string(in));
+        trident::detail::check_input_features(name(), in_, in);
         return out_;
     }
     [[nodiscard]] std::size_t saved_floats(std::size_t, std::size_t) const noexcept { return 0; }
@@ -84,11 +94,7 @@ public:
         trident::detail::check_shape(name(), "out", out, in.rows(), out_);
         if (in.rows() == 0)
             return;
-        const std::span<const float> b = bias();
-        for (std::size_t r = 0; r < out.rows(); ++r)
-            for (std::size_t j = 0; j < out_; ++j)
-                out(r, j) = b[j];
-        gemm(par, in, weight(), out, gemm_options<float>{.alpha = 1.0f, .beta = 1.0f, .transpose_b = true});
+        trident::model::detail::affine(in, weight(), bias(), out);
     }
 
     void backward_input(matrix_view<const float> in, matrix_view<const float> out, std::span<const float> /*saved*/,

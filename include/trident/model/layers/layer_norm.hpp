@@ -52,9 +52,7 @@ public:
     [[nodiscard]] float epsilon() const noexcept { return epsilon_; }
     [[nodiscard]] std::size_t output_features(std::size_t in) const
     {
-        if (in != features_)
-            throw std::invalid_argument("trident::model::" + name() + " takes " + std::to_string(features_) + " input features, got " +
-                                        std::to_string(in));
+        trident::detail::check_input_features(name(), features_, in);
         return in;
     }
     [[nodiscard]] std::size_t saved_floats(std::size_t rows, std::size_t /*in*/) const noexcept { return 2 * rows; }

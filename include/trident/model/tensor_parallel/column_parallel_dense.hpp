@@ -57,12 +57,7 @@ public:
         if (in.rows() == 0)
             return;
         detail_tp::run_shards(store_.devices(), [&](std::size_t s, comm::communicator) {
-            const matrix_view<float> y = out.col_block(offsets_[s], shard_features(s));
-            const std::span<const float> b = bias(s);
-            for (std::size_t r = 0; r < y.rows(); ++r)
-                for (std::size_t j = 0; j < y.cols(); ++j)
-                    y(r, j) = b[j];
-            gemm(par, in, weight(s), y, gemm_options<float>{.alpha = 1.0f, .beta = 1.0f, .transpose_b = true});
+            trident::model::detail::affine(in, weight(s), bias(s), out.col_block(offsets_[s], shard_features(s)));
         });
     }
 
@@ -111,14 +106,6 @@ private:
     [[nodiscard]] std::span<const float> bias(std::size_t s) const
     {
         return store_.param(s, shard_features(s) * in_, 1, shard_features(s)).row(0);
-    }
-    [[nodiscard]] std::span<float> bias(std::size_t s)
-    {
-        return store_.param(s, shard_features(s) * in_, 1, shard_features(s)).row(0);
-    }
-    [[nodiscard]] std::span<const float> grad_bias(std::size_t s) const
-    {
-        return store_.grad(s, shard_features(s) * in_, 1, shard_features(s)).row(0);
     }
     [[nodiscard]] std::span<float> grad_bias(std::size_t s)
     {

@@ -65,9 +65,7 @@ public:
     [[nodiscard]] std::size_t output_features() const noexcept { return out_; }
     [[nodiscard]] std::size_t output_features(std::size_t in) const
     {
-        if (in != in_)
-            throw std::invalid_argument("trident::model::" + name() + " takes " + std::to_string(in_) +
-                                        " input features, got " + std::to_string(in));
+        trident::detail::check_input_features(name(), in_, in);
         return out_;
     }
     [[nodiscard]] std::size_t saved_floats(std::size_t rows, std::size_t) const noexcept { return rows * hidden_; }
