@@ -13,8 +13,8 @@ naming the file and the entry to fix, when
 - a target or a claim row names an implementation (or an argument) that no PROGRAM lists.
 
 A program that lists nothing (trident_bench_gpu on a machine without a GPU) is reported and its
-workloads left unchecked, as are the rows of a claim's `gpu` lists until some program lists one of
-them.  Run by CTest in a build with the benchmarks (benchmarks.manifest) and, for the Python peers,
+workloads left unchecked, as are the rows of a claim's `gpu` lists (and the targets that read
+them) until some program lists one of them.  Run by CTest in a build with the benchmarks (benchmarks.manifest) and, for the Python peers,
 by tests/report/test_manifest.py.  Standard library only.
 """
 import argparse
@@ -107,7 +107,9 @@ def check(workloads, listed):
     for w in workloads:
         if not w.built or w.binary not in listed or not listed[w.binary]:
             continue
-        refs = [(f"target {t.check}", r) for t in w.targets for r in target_checks.references(w.name, t)]
+        # A target on a claim's GPU row (gemm: trident_gemm_gpu against cublas) waits for the GPU rows too.
+        refs = [(f"target {t.check}", r) for t in w.targets for r in target_checks.references(w.name, t)
+                if gpu_checked or (r[0], r[1]) not in gpu_impls]
         refs += [("claim", (rw, i, None)) for rw, i, g in claim_references(w) if not g or gpu_checked]
         for what, (rw, impl, arg) in refs:
             found = any(r[0] == rw and (impl is None or r[1] == impl) and (arg is None or r[2] == str(arg))

@@ -216,6 +216,13 @@ class CheckAgainstStandIns(unittest.TestCase):
         proc = self.check(demo, no_gpu)
         self.assertEqual(proc.returncode, 0, proc.stderr + proc.stdout)
         self.assertIn("trident_bench_gpu lists no benchmarks", proc.stdout)
+        # A target comparing two GPU rows waits for them as the claim does (lecture.toml's gemm).
+        self.write("demo.toml", DEMO.replace('description = "a claim\'s workload"',
+                                             'description = "a claim\'s workload"\ntargets = [{ check = '
+                                             '"not_slower_than", impl = "trident_gpu", other = "omp" }]'))
+        proc = self.check(demo, no_gpu)
+        self.assertEqual(proc.returncode, 0, proc.stderr + proc.stdout)
+        self.write("demo.toml", DEMO)
         gpu = self.program("trident_bench_gpu", ["beta/trident_gpu/manual_time"])
         self.assertEqual(self.check(demo, gpu).returncode, 0)
         self.write("demo.toml", DEMO.replace('gpu = ["trident_gpu"]', 'gpu = ["trident_gpu", "cublas"]'))
