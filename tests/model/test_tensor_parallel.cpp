@@ -4,11 +4,13 @@
 // booked on the shard devices, errors (splits, devices, shapes, out of memory inside a shard).
 
 #include <trident/model/any_layer.hpp>
+#include <trident/model/layers/dense.hpp>
 #include <trident/model/layers/relu.hpp>
 #include <trident/model/loss.hpp>
 #include <trident/model/optimizer.hpp>
 #include <trident/model/reference.hpp>
 #include <trident/model/sequential.hpp>
+#include <trident/model/shard.hpp>
 #include <trident/model/tensor_parallel.hpp>
 
 #include <catch2/catch.hpp>
@@ -232,6 +234,54 @@ TEST_CASE("tensor-parallel layers in a sequential train as the unsplit net does"
         CHECK(relative_error(d2.parameters(), ref[2].parameters()) < 1e-5);
         CHECK(relative_error(net[2].target<mp::column_parallel_dense>()->to_dense().parameters(), ref[4].parameters()) < 1e-5);
         CHECK(relative_error(net[3].target<mp::row_parallel_dense>()->to_dense().parameters(), ref[5].parameters()) < 1e-5);
+    }
+}
+
+TEST_CASE("a tensor-parallel layer is booked on its shard devices only, in a trainer and in a plan",
+          "[model][tensor_parallel]")
+{
+    // tensor_parallel_mlp(4 -> 6 -> 3) over 2 shards: shard 0 holds 27 floats, shard 1 24; dense(3 -> 2): 8.
+    constexpr std::size_t float_bytes = sizeof(float);
+    const auto shards = cpu_devices(2);
+    mp::sequential net{mp::tensor_parallel_mlp(4, 6, 3, shards, 1), mp::dense(3, 2, 5)};
+    REQUIRE(net[0].parameter_placement().size() == 2);
+    CHECK(net[0].parameter_placement()[1].floats == 24);
+    CHECK(net[1].parameter_placement().empty());
+    const std::size_t shard0 = shards[0].in_use(), shard1 = shards[1].in_use(); // parameters and gradients
+    CHECK(shard0 == 2 * 27 * float_bytes);
+    {
+        trident::device stage = trident::cpu_device(1, 16_MiB, "stage");
+        mp::reference_trainer trainer(net, stage, mp::mean_squared_error{}, mp::adam{});
+        // The stage holds dense's parameters, gradients and Adam state (2x); each shard its Adam state.
+        CHECK(stage.in_use() == 4 * 8 * float_bytes);
+        CHECK(shards[0].in_use() == shard0 + 2 * 27 * float_bytes);
+        CHECK(shards[1].in_use() == shard1 + 2 * 24 * float_bytes);
+        CHECK(trainer.state(0, 1).size() == 2 * 24);
+        CHECK(trainer.state(1).size() == 2 * 8);
+        const matrix x = random_matrix(4, 4, 3), y = random_matrix(4, 2, 4);
+        trainer.step(x.cview(), y.cview(), 2);
+    }
+    CHECK(shards[0].in_use() == shard0);
+
+    // The same in a pipeline plan; its steps give bitwise the parameters of the reference trainer.
+    mp::sequential ref = net; // a copy: its shards book again
+    std::vector<trident::device> stages = {trident::cpu_device(1, 16_MiB, "s0"), trident::cpu_device(1, 16_MiB, "s1")};
+    auto plan = mp::shard(net, stages, {.micro_batches = 2, .batch_size = 4, .schedule = mp::schedule::one_f_one_b,
+                                        .optimizer = mp::adam{}, .loss = mp::mean_squared_error{},
+                                        .costs = mp::costs_from::estimate});
+    CHECK(stages[0].in_use() == 0); // the mlp's stage: nothing of it there
+    CHECK(plan.memory()[0].parameters == 0);
+    CHECK(stages[1].in_use() == 4 * 8 * float_bytes);
+    CHECK(shards[0].in_use() == 2 * shard0 + 2 * 27 * float_bytes); // net's and ref's layers, the plan's state
+    mp::reference_trainer ref_trainer(ref, trident::cpu_device(1, 16_MiB), mp::mean_squared_error{}, mp::adam{});
+    for (int step = 0; step < 2; ++step) {
+        const matrix x = random_matrix(4, 4, 10 + step), y = random_matrix(4, 2, 20 + step);
+        plan.step(x.cview(), y.cview());
+        ref_trainer.step(x.cview(), y.cview(), 2);
+    }
+    for (std::size_t j = 0; j < net.size(); ++j) {
+        auto a = net[j].parameters(), b = ref[j].parameters();
+        CHECK(std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0);
     }
 }
 

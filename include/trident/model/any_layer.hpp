@@ -32,6 +32,7 @@
 #include <string>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 namespace trident::model {
 
@@ -87,6 +88,9 @@ public:
     [[nodiscard]] double flops(std::size_t rows, std::size_t in) const { return get().flops(rows, in); }
     [[nodiscard]] std::span<float> parameters() { return get().parameters(); }
     [[nodiscard]] std::span<float> gradients() { return get().gradients(); }
+    /// Where the layer books its parameters itself (`parameter_placement()`, layer.hpp), shard by
+    /// shard; empty for a layer without that member (its stage's device holds its parameters).
+    [[nodiscard]] std::vector<parameter_shard> parameter_placement() const { return get().parameter_placement(); }
     /// Whether the layer has backward_input / backward_weight of its own.
     [[nodiscard]] bool splits_backward() const noexcept { return impl_ && impl_->splits(); }
 
@@ -126,6 +130,7 @@ private:
         [[nodiscard]] virtual double flops(std::size_t, std::size_t) const = 0;
         [[nodiscard]] virtual std::span<float> parameters() = 0;
         [[nodiscard]] virtual std::span<float> gradients() = 0;
+        [[nodiscard]] virtual std::vector<parameter_shard> parameter_placement() const = 0;
         virtual void forward(matrix_view<const float>, matrix_view<float>, std::span<float>) = 0;
         virtual void backward_input(matrix_view<const float>, matrix_view<const float>, std::span<const float>,
                                     matrix_view<const float>, matrix_view<float>) = 0;
@@ -157,6 +162,13 @@ private:
         double flops(std::size_t rows, std::size_t in) const override { return layer.flops(rows, in); }
         std::span<float> parameters() override { return layer.parameters(); }
         std::span<float> gradients() override { return layer.gradients(); }
+        std::vector<parameter_shard> parameter_placement() const override
+        {
+            if constexpr (layer_parameter_placement<L>)
+                return layer.parameter_placement();
+            else
+                return {};
+        }
         void forward(matrix_view<const float> in, matrix_view<float> out, std::span<float> saved) override
         {
             layer.forward(in, out, saved);

@@ -25,6 +25,14 @@
 /// Optional: `cl.input_features()` -> std::size_t, for layers whose input width is fixed (dense,
 /// layer_norm); sequential uses it to check the widths of neighbouring layers at construction.
 ///
+/// Optional: `cl.parameter_placement()` -> std::vector<parameter_shard>, for a layer that books its
+/// parameters and gradients itself on devices of its own (the tensor-parallel layers): one
+/// {device, floats} per shard, in the order of parameters(), the floats adding up to
+/// parameters().size().  A plan and `reference_trainer` then book neither the parameters nor the
+/// gradients of such a layer on the stage's device (they are booked where the shards are), and book
+/// each shard's optimizer state on the shard's device; the optimizer then updates shard by shard (the
+/// built-in optimizers are element-wise, so the result is the same as one update of the whole).
+///
 /// A layer's forward and backward take no policy: they run where the runtime calls them, inside
 /// their device's arena (`device::execute`), and the built-in layers compute with `trident::par`
 /// there.  Results must not depend on the thread count (the built-in layers guarantee it: their gemm
@@ -51,12 +59,14 @@
 ///
 /// Complexity: compile time only.
 
+#include "trident/device.hpp"
 #include "trident/matrix_view.hpp"
 
 #include <concepts>
 #include <cstddef>
 #include <span>
 #include <string>
+#include <vector>
 
 namespace trident::model {
 
@@ -107,6 +117,19 @@ concept layer_name = requires(const L& cl) {
 template <class L>
 concept layer_flops = requires(const L& cl, std::size_t rows, std::size_t in) {
     { cl.flops(rows, in) } -> std::convertible_to<double>;
+};
+
+/// Where a slice of a layer's parameters (and as many gradients) lives: `floats` of them, booked on
+/// `on` by the layer itself (see `parameter_placement()` above).
+struct parameter_shard {
+    device on;
+    std::size_t floats = 0;
+};
+
+/// Optional member: the layer books its parameters and gradients on devices of its own.
+template <class L>
+concept layer_parameter_placement = requires(const L& cl) {
+    { cl.parameter_placement() } -> std::convertible_to<std::vector<parameter_shard>>;
 };
 
 /// Optional member: a fixed input width.

@@ -35,6 +35,7 @@
 
 #include "trident/device.hpp"
 #include "trident/matrix_view.hpp"
+#include "trident/model/detail/parameter_booking.hpp"
 #include "trident/model/loss.hpp"
 #include "trident/model/optimizer.hpp"
 #include "trident/model/sequential.hpp"
@@ -158,7 +159,9 @@ double accumulate_gradients(sequential& net, const device& dev, matrix_view<cons
 }
 
 /// Trains `net` on one device: the reference for every sharded schedule.  Holds the optimizer state
-/// and the step count; books parameters, gradients and state on the device for its lifetime.
+/// and the step count; books parameters, gradients and state on the device for its lifetime (a layer
+/// that places its parameters itself, like the tensor-parallel ones, keeps them and its optimizer
+/// state on its shard devices: layer.hpp's parameter_placement()).
 template <loss Loss, optimizer Optimizer>
 class reference_trainer {
 public:
@@ -166,13 +169,10 @@ public:
     reference_trainer(sequential& net, device dev, Loss loss_fn = {}, Optimizer opt = {})
         : net_(&net), dev_(std::move(dev)), loss_(std::move(loss_fn)), optimizer_(std::move(opt))
     {
-        for (std::size_t i = 0; i < net.size(); ++i) {
-            const std::size_t n = net[i].parameters().size();
-            const std::string tag = " of layer " + std::to_string(i) + " (" + net[i].name() + ")";
-            leases_.push_back(dev_.reserve(n * sizeof(float), "parameters" + tag));
-            leases_.push_back(dev_.reserve(n * sizeof(float), "gradients" + tag));
-            state_.emplace_back(dev_, 1, optimizer_.state_floats(n), optimizer_.name() + " state" + tag);
-        }
+        for (std::size_t i = 0; i < net.size(); ++i)
+            bookings_.emplace_back(net[i], dev_, "layer " + std::to_string(i) + " (" + net[i].name() + ")",
+                                   [&](std::size_t n) { return optimizer_.state_floats(n); },
+                                   optimizer_.name() + " state");
     }
 
     /// One training step on the batch (x, targets) in `micro_batches` micro-batches; returns the mean
@@ -183,22 +183,28 @@ public:
         const double mean_loss = accumulate_gradients(*net_, dev_, x, targets, loss_, micro_batches);
         ++steps_;
         for (std::size_t i = 0; i < net_->size(); ++i)
-            optimizer_.update((*net_)[i].parameters(), (*net_)[i].gradients(), state_[i].span(), steps_);
+            bookings_[i].update((*net_)[i], [&](std::span<float> p, std::span<const float> g, std::span<float> state) {
+                optimizer_.update(p, g, state, steps_);
+            });
         return mean_loss;
     }
 
     [[nodiscard]] std::size_t steps() const noexcept { return steps_; }
     [[nodiscard]] const device& on() const noexcept { return dev_; }
-    /// Layer i's optimizer state.
-    [[nodiscard]] std::span<const float> state(std::size_t i) const { return state_.at(i).span(); }
+    /// Layer i's optimizer state (of its shard `shard` for a layer that places its parameters itself,
+    /// layer.hpp's parameter_placement(); empty for a layer without parameters).
+    [[nodiscard]] std::span<const float> state(std::size_t i, std::size_t shard = 0) const
+    {
+        const detail::parameter_booking& b = bookings_.at(i);
+        return b.shards() == 0 ? std::span<const float>() : b.state(shard);
+    }
 
 private:
     sequential* net_;
     device dev_;
     Loss loss_;
     Optimizer optimizer_;
-    std::vector<memory_lease> leases_;
-    std::vector<tensor> state_;
+    std::vector<detail::parameter_booking> bookings_;
     std::size_t steps_ = 0;
 };
 

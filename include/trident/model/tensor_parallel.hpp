@@ -17,9 +17,9 @@
 /// parameters, and a layer can be made from given dense layers).  `to_dense()` re-assembles the
 /// parameters and gradients in the unsplit layout.  Backward is split, as zero-bubble schedules
 /// want: `backward_input` holds the backward's collective where there is one, `backward_weight` is
-/// local to each shard.  Under `trident::model::reference_trainer` (or a stage) the stage device also
-/// books `parameters().size()` floats for parameters and gradients: the shards' own bookings are
-/// those of the shard devices.
+/// local to each shard.  Each says where its parameters are (`parameter_placement()`, layer.hpp): a
+/// pipeline plan or `reference_trainer` books nothing of them on the stage's device and books each
+/// shard's optimizer state on the shard's device.
 ///
 /// \code
 ///   using namespace trident::literals;

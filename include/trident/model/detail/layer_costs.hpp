@@ -23,6 +23,7 @@ struct layer_cost {
     double backward_input = 0;  // seconds (for a layer that does not split: its whole backward)
     double backward_weight = 0; // seconds (0 for a layer that does not split)
     std::size_t parameter_bytes = 0;
+    bool parameters_placed = false; // the layer books them on its own devices (parameter_placement())
     std::size_t output_bytes = 0; // per micro-batch: output + saved floats (kept for backward)
     bool splits = false;
 };
@@ -49,6 +50,7 @@ inline std::vector<layer_cost> estimated_costs(sequential& net, const std::vecto
         layer_cost k;
         k.splits = l.splits_backward();
         k.parameter_bytes = l.parameters().size() * sizeof(float);
+        k.parameters_placed = !l.parameter_placement().empty();
         k.output_bytes = (rows * feat[j + 1] + l.saved_floats(rows, feat[j])) * sizeof(float);
         const double f = l.flops(rows, feat[j]) / flops_per_second;
         k.forward = f;

@@ -157,9 +157,10 @@ struct plan_builder {
         s->batch = o.batch_size;
         check_backward_order(table, s->layout, net);
 
-        // Bookings: parameters and gradients (in the layers) and optimizer state (tensors), per layer.
+        // Bookings: parameters and gradients (on the stage's device unless the layer places them
+        // itself) and optimizer state, per layer.
         s->memory.assign(s->devices.size(), device_memory{});
-        s->optimizer_state.resize(net.size());
+        s->bookings.resize(net.size());
         for (std::size_t st = 0; st < s->layout.size(); ++st) {
             const stage_layout& sl = s->layout[st];
             const device& dev = s->devices[static_cast<std::size_t>(sl.device)];
@@ -170,17 +171,14 @@ struct plan_builder {
             info.recompute = sl.recompute;
             for (int j = sl.first; j < sl.last; ++j) {
                 auto& l = net.layers()[static_cast<std::size_t>(j)];
-                const std::size_t n = l.parameters().size();
-                if (n == 0)
-                    continue;
                 const std::string name = "layer " + std::to_string(j) + " (" + l.name() + ")";
-                s->parameter_leases.push_back(dev.reserve(n * sizeof(float), "parameters of " + name));
-                s->parameter_leases.push_back(dev.reserve(n * sizeof(float), "gradients of " + name));
-                const std::size_t state = std::visit([&](const auto& opt) { return opt.state_floats(n); }, o.optimizer);
-                s->optimizer_state[static_cast<std::size_t>(j)] =
-                    tensor(dev, 1, state, "optimizer state of " + name);
-                info.parameter_bytes += n * sizeof(float);
-                info.optimizer_bytes += state * sizeof(float);
+                const std::string state_label = std::visit([](const auto& opt) { return opt.name() + " state"; }, o.optimizer);
+                parameter_booking& b = s->bookings[static_cast<std::size_t>(j)] = parameter_booking(
+                    l, dev, name,
+                    [&](std::size_t n) { return std::visit([&](const auto& opt) { return opt.state_floats(n); }, o.optimizer); },
+                    state_label);
+                info.parameter_bytes += b.stage_parameter_bytes();
+                info.optimizer_bytes += b.stage_state_bytes();
             }
             info.activation_bytes = choice.bytes[st].per_micro_batch;
             info.forward_seconds = choice.costs.forward[st];

@@ -7,6 +7,7 @@
 
 #include "trident/device.hpp"
 #include "trident/matrix_view.hpp"
+#include "trident/model/detail/parameter_booking.hpp"
 #include "trident/model/detail/stage_runner.hpp"
 #include "trident/model/loss.hpp"
 #include "trident/model/optimizer.hpp"
@@ -48,8 +49,7 @@ struct plan_state {
     std::vector<device_memory> memory;
     std::size_t steps = 0;
 
-    std::vector<memory_lease> parameter_leases; // parameters and gradients, per layer, on its device
-    std::vector<tensor> optimizer_state;        // per layer, on its device
+    std::vector<parameter_booking> bookings; // per layer: parameters, gradients, optimizer state
     std::vector<std::unique_ptr<mailbox<buffer>>> mailboxes;
 
     step_stats run_step(matrix_view<const float> x, matrix_view<const float> y, std::stop_token stop);
@@ -93,11 +93,10 @@ private:
                 continue;
             for (int j = sl.first; j < sl.last; ++j) {
                 auto& layer = net->layers()[static_cast<std::size_t>(j)];
-                std::span<float> params = layer.parameters();
-                if (params.empty())
-                    continue;
-                std::span<float> state = optimizer_state[static_cast<std::size_t>(j)].span();
-                std::visit([&](auto& opt) { opt.update(params, layer.gradients(), state, step_number); }, optimizer);
+                bookings[static_cast<std::size_t>(j)].update(layer, [&](std::span<float> p, std::span<const float> g,
+                                                                        std::span<float> state) {
+                    std::visit([&](auto& opt) { opt.update(p, g, state, step_number); }, optimizer);
+                });
             }
         }
     }

@@ -161,6 +161,10 @@ inline stage_choice choose_stages(const schedule_table& t, const std::vector<dev
                                     std::to_string(S) + ")");
     partition_inputs in{t, devices, feat, rows, costs, {}, 1.0};
     for (std::size_t j = 0; j < costs.size(); ++j) {
+        if (costs[j].parameters_placed) { // on the layer's own devices: nothing of it on the stage's
+            in.static_bytes.push_back(0);
+            continue;
+        }
         const std::size_t n = costs[j].parameter_bytes / sizeof(float);
         const std::size_t state = std::visit([&](const auto& opt) { return opt.state_floats(n); }, o.optimizer);
         in.static_bytes.push_back(2 * costs[j].parameter_bytes + state * sizeof(float));

@@ -8,6 +8,7 @@
 #include "trident/comm/communicator.hpp"
 #include "trident/device.hpp"
 #include "trident/matrix_view.hpp"
+#include "trident/model/layer.hpp"
 
 #include <cstddef>
 #include <span>
@@ -82,6 +83,14 @@ public:
     [[nodiscard]] std::size_t shards() const noexcept { return devices_.size(); }
     [[nodiscard]] const device& device_of(std::size_t s) const noexcept { return devices_[s]; }
     [[nodiscard]] const std::vector<device>& devices() const noexcept { return devices_; }
+    /// {device, floats} per shard, in the order of parameters().
+    [[nodiscard]] std::vector<parameter_shard> placement() const
+    {
+        std::vector<parameter_shard> p;
+        for (std::size_t s = 0; s < devices_.size(); ++s)
+            p.push_back({devices_[s], begin_[s + 1] - begin_[s]});
+        return p;
+    }
     [[nodiscard]] std::span<float> parameters() noexcept { return parameters_; }
     [[nodiscard]] std::span<float> gradients() noexcept { return gradients_; }
     [[nodiscard]] std::span<const float> parameters() const noexcept { return parameters_; }

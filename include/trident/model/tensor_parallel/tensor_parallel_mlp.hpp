@@ -77,6 +77,8 @@ public:
     }
     [[nodiscard]] std::span<float> parameters() noexcept { return store_.parameters(); }
     [[nodiscard]] std::span<float> gradients() noexcept { return store_.gradients(); }
+    /// Shard s's parameters and gradients are booked on shard_device(s) (layer.hpp's optional member).
+    [[nodiscard]] std::vector<parameter_shard> parameter_placement() const { return store_.placement(); }
 
     void forward(matrix_view<const float> in, matrix_view<float> out, std::span<float> saved) const
     {
