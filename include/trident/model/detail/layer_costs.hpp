@@ -1,8 +1,9 @@
 #pragma once
 // Per-layer costs and bytes for shard(): the widths through the network, each layer's bytes
 // (parameters, optimizer state, activations per micro-batch) and its times per micro-batch, either
-// measured (a short profiling pass on a sample micro-batch, on the first device's arena, in host
-// memory that no device books: nothing has run yet) or estimated from the layer's flops.
+// measured (short profiling passes of a sample micro-batch through the whole network, on the first
+// device's arena, in host memory that no device books: nothing has run yet) or estimated from the
+// layer's flops.
 
 #include "trident/device.hpp"
 #include "trident/matrix_view.hpp"
@@ -65,48 +66,81 @@ inline std::vector<layer_cost> estimated_costs(sequential& net, const std::vecto
     return c;
 }
 
-/// The same bytes, with times measured: each layer's forward and backward on a sample micro-batch
-/// of `rows` rows (deterministic values), inside `dev`'s arena, the best of `repeats` runs after a
-/// warm-up.  The layers' gradients are restored afterwards.
+/// The same bytes, with times measured as a step meets them: `repeats` passes of one sample
+/// micro-batch of `rows` rows (deterministic values) through the whole network, forward from the
+/// first layer to the last, then backward (input, then weight gradients) from the last to the first,
+/// inside `dev`'s arena, after one warm-up pass; each time is the median over the passes.  Timing
+/// each layer inside whole passes (not a layer repeated alone) keeps the caches as a step leaves
+/// them: a layer's weights have been pushed out by the other layers' since its last call.  The
+/// layers' gradients are restored afterwards.
 inline std::vector<layer_cost> measured_costs(sequential& net, const std::vector<std::size_t>& feat, std::size_t rows,
                                               const device& dev, int repeats = 3)
 {
     std::vector<layer_cost> c = estimated_costs(net, feat, rows, 1.0);
     auto& layers = net.layers();
+    const std::size_t n = layers.size();
     using clock = std::chrono::steady_clock;
-    auto best_of = [&](auto&& f) {
-        double best = std::numeric_limits<double>::infinity();
-        for (int r = 0; r <= repeats; ++r) { // run 0 warms up
-            const auto t0 = clock::now();
-            f();
-            const double t = std::chrono::duration<double>(clock::now() - t0).count();
-            if (r > 0)
-                best = std::min(best, t);
-        }
-        return best;
+    auto timed = [](auto&& f) {
+        const auto t0 = clock::now();
+        f();
+        return std::chrono::duration<double>(clock::now() - t0).count();
     };
     dev.execute([&] {
-        for (std::size_t j = 0; j < layers.size(); ++j) {
-            auto& l = layers[j];
-            std::vector<float> in(rows * feat[j]), out(rows * feat[j + 1]), saved(l.saved_floats(rows, feat[j]));
-            std::vector<float> grad_out(out.size()), grad_in(in.size());
-            for (std::size_t i = 0; i < in.size(); ++i)
-                in[i] = static_cast<float>((i * 2654435761u) % 1000) / 1000.0f - 0.5f;
-            for (std::size_t i = 0; i < grad_out.size(); ++i)
-                grad_out[i] = static_cast<float>((i * 40503u) % 1000) / 1000.0f - 0.5f;
-            matrix_view<const float> x(in.data(), rows, feat[j]), y(out.data(), rows, feat[j + 1]);
-            matrix_view<const float> dy(grad_out.data(), rows, feat[j + 1]);
-            matrix_view<float> dx(grad_in.data(), rows, feat[j]);
-            const auto g = l.gradients();
-            const std::vector<float> kept(g.begin(), g.end());
-            c[j].forward = best_of([&] { l.forward(x, matrix_view<float>(out.data(), rows, feat[j + 1]), saved); });
-            if (c[j].splits) {
-                c[j].backward_input = best_of([&] { l.backward_input(x, y, saved, dy, dx); });
-                c[j].backward_weight = kept.empty() ? 0.0 : best_of([&] { l.backward_weight(x, y, saved, dy); });
-            } else {
-                c[j].backward_input = best_of([&] { l.backward(x, y, saved, dy, dx); });
+        // acts[j]: layer j's input (acts[n]: the output); grads[j]: the gradient at acts[j].
+        std::vector<std::vector<float>> acts(n + 1), grads(n + 1), saved(n), kept(n);
+        for (std::size_t j = 0; j <= n; ++j) {
+            acts[j].resize(rows * feat[j]);
+            grads[j].resize(rows * feat[j]);
+        }
+        for (std::size_t i = 0; i < acts[0].size(); ++i)
+            acts[0][i] = static_cast<float>((i * 2654435761u) % 1000) / 1000.0f - 0.5f;
+        for (std::size_t i = 0; i < grads[n].size(); ++i)
+            grads[n][i] = static_cast<float>((i * 40503u) % 1000) / 1000.0f - 0.5f;
+        for (std::size_t j = 0; j < n; ++j) {
+            saved[j].resize(layers[j].saved_floats(rows, feat[j]));
+            const auto g = layers[j].gradients();
+            kept[j].assign(g.begin(), g.end());
+        }
+        auto in = [&](std::vector<float>& v, std::size_t j) { return matrix_view<const float>(v.data(), rows, feat[j]); };
+        auto out = [&](std::vector<float>& v, std::size_t j) { return matrix_view<float>(v.data(), rows, feat[j]); };
+        const auto passes = static_cast<std::size_t>(std::max(repeats, 1));
+        std::vector<std::vector<double>> f(n), bi(n), bw(n); // per layer, per pass
+        for (std::size_t r = 0; r <= passes; ++r) {          // pass 0 warms up
+            for (std::size_t j = 0; j < n; ++j) {
+                const double t = timed([&] { layers[j].forward(in(acts[j], j), out(acts[j + 1], j + 1), saved[j]); });
+                if (r > 0)
+                    f[j].push_back(t);
             }
-            std::copy(kept.begin(), kept.end(), g.begin());
+            for (std::size_t j = n; j-- > 0;) {
+                auto& l = layers[j];
+                const auto x = in(acts[j], j), y = in(acts[j + 1], j + 1), dy = in(grads[j + 1], j + 1);
+                const auto dx = out(grads[j], j);
+                if (c[j].splits) {
+                    const double ti = timed([&] { l.backward_input(x, y, saved[j], dy, dx); });
+                    const double tw = kept[j].empty() ? 0.0 : timed([&] { l.backward_weight(x, y, saved[j], dy); });
+                    if (r > 0) {
+                        bi[j].push_back(ti);
+                        bw[j].push_back(tw);
+                    }
+                } else {
+                    const double t = timed([&] { l.backward(x, y, saved[j], dy, dx); });
+                    if (r > 0)
+                        bi[j].push_back(t);
+                }
+            }
+        }
+        auto median = [](std::vector<double>& v) {
+            if (v.empty())
+                return 0.0;
+            std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2), v.end());
+            return v[v.size() / 2];
+        };
+        for (std::size_t j = 0; j < n; ++j) {
+            c[j].forward = median(f[j]);
+            c[j].backward_input = median(bi[j]);
+            c[j].backward_weight = median(bw[j]);
+            const auto g = layers[j].gradients();
+            std::copy(kept[j].begin(), kept[j].end(), g.begin());
         }
     });
     return c;
