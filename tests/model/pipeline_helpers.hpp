@@ -17,12 +17,24 @@
 #include <memory>
 #include <stdexcept>
 #include <stop_token>
+#include <string>
 #include <variant>
 #include <vector>
 
 namespace pipeline_test {
 
 namespace mp = trident::model;
+
+inline constexpr std::size_t default_budget = std::size_t{64} << 20; // 64 MiB
+
+/// p CPU devices of one thread each, named dev0, dev1, ...
+inline std::vector<trident::device> cpu_devices(int p, std::size_t budget = default_budget)
+{
+    std::vector<trident::device> d;
+    for (int i = 0; i < p; ++i)
+        d.push_back(trident::cpu_device(1, budget, "dev" + std::to_string(i)));
+    return d;
+}
 
 /// 9 layers, 8 -> 4 (with dense, gelu, relu, layer_norm), deterministic weights.
 inline mp::sequential make_net()

@@ -16,18 +16,6 @@
 using namespace pipeline_test;
 using namespace trident::literals;
 
-namespace {
-
-std::vector<trident::device> cpu_devices(int p, std::size_t budget)
-{
-    std::vector<trident::device> d;
-    for (int i = 0; i < p; ++i)
-        d.push_back(trident::cpu_device(1, budget, "dev" + std::to_string(i)));
-    return d;
-}
-
-} // namespace
-
 TEST_CASE("plan_candidates predicts every schedule, micro-batch count and recomputation", "[model][planner]")
 {
     mp::sequential net = make_net();

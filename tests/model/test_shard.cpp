@@ -13,14 +13,6 @@ using namespace trident::literals;
 
 namespace {
 
-std::vector<trident::device> cpu_devices(int p, std::size_t budget = 64_MiB)
-{
-    std::vector<trident::device> d;
-    for (int i = 0; i < p; ++i)
-        d.push_back(trident::cpu_device(1, budget, "dev" + std::to_string(i)));
-    return d;
-}
-
 const char* schedule_name(mp::schedule s)
 {
     switch (s) {

@@ -14,14 +14,6 @@ using namespace trident::literals;
 
 namespace {
 
-std::vector<trident::device> cpu_devices(int p, std::size_t budget = 64_MiB)
-{
-    std::vector<trident::device> d;
-    for (int i = 0; i < p; ++i)
-        d.push_back(trident::cpu_device(1, budget, "dev" + std::to_string(i)));
-    return d;
-}
-
 /// make_net() with a trap inserted before layer `at` (0..9).
 mp::sequential trapped_net(std::size_t at, const trap& t)
 {
