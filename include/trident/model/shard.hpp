@@ -7,9 +7,10 @@
 ///
 /// What shard() does, in order, before anything runs:
 /// 1. the widths through the network (options.input_features, or the first layer's own);
-/// 2. each layer's costs for a micro-batch of batch_size / micro_batches rows: measured (a short
-///    profiling pass: each layer's forward and backward on a sample micro-batch, on the first
-///    device, best of 3 after a warm-up) or estimated (the layer's flops / (flops_per_second *
+/// 2. each layer's costs for a micro-batch of batch_size / micro_batches rows: measured (profiling
+///    passes of a sample micro-batch through the whole network, forward then backward, on the
+///    first device; each layer's time inside the passes, the median of 3 after a warm-up: timed
+///    as a step meets the layer, after the other layers have used the caches) or estimated (the layer's flops / (flops_per_second *
 ///    the device's threads)); the bytes of parameters, optimizer state and activations;
 /// 3. the schedule: a built-in one for the devices and micro-batches, or the user's table, and
 ///    validate() on it (a bad table is `invalid_schedule`, never a hang);
@@ -35,7 +36,7 @@
 ///
 /// Requirements: `net` outlives the plan.  The devices are CPU devices (a GPU device's layers do
 /// not run in this runtime yet: std::invalid_argument).
-/// Complexity: the profiling pass (4 forwards and backwards of each layer on one micro-batch), the
+/// Complexity: the profiling passes (4 forwards and backwards of each layer on one micro-batch), the
 /// partition (O(stages * layers^2)) and simulate (O(actions)).
 /// \throws std::invalid_argument for options out of range (each named with its value);
 ///   trident::model::invalid_schedule from validate(); trident::out_of_memory when the network does
