@@ -20,7 +20,8 @@
 //   pipeline_ideal                      p m / (m + p - 1): the speedup over one device that the
 //                                       bubble of GPipe and 1F1B allows with equal stages
 //   ideal_speedup                       pipeline_ideal, at most the cores (the devices are threads)
-//   predicted_seconds, predicted_bubble the plan's prediction (simulate() with the profiled costs)
+//   predicted_seconds, predicted_bubble the plan's prediction (simulate() with the profiled costs,
+//                                       plus the optimizer's update: prediction::total_seconds())
 //   predicted_speedup                   one device's predicted time (m x the stages' F + B + W) /
 //                                       predicted_seconds
 //   predicted_gain_over_1f1b            simulate()'s 1F1B step with the plan's own stage costs / the
@@ -145,9 +146,9 @@ void pipeline_step(benchmark::State& state, config c)
     k["samples_per_second"] = benchmark::Counter(static_cast<double>(batch), benchmark::Counter::kIsIterationInvariantRate);
     k["pipeline_ideal"] = p * m / (m + p - 1);
     k["ideal_speedup"] = std::min(p * m / (m + p - 1), static_cast<double>(cores()));
-    k["predicted_seconds"] = pr.step_time;
+    k["predicted_seconds"] = pr.total_seconds(); // the optimizer's update included
     k["predicted_bubble"] = pr.bubble_fraction;
-    k["predicted_speedup"] = pr.step_time > 0 ? one_device / pr.step_time : 0.0;
+    k["predicted_speedup"] = pr.step_time > 0 ? one_device / pr.step_time : 0.0; // the schedule's
     if (plan.schedule().stages == c.devices) {
         mp::stage_costs costs;
         for (const mp::stage_info& st : plan.stages()) {

@@ -68,10 +68,11 @@ void train(int devices_count, mp::schedule kind, int steps)
     for (int step = 0; step < steps; ++step) {
         make_batch(static_cast<unsigned>(step), x, y);
         s = plan.step({x.data(), batch, in_features}, {y.data(), batch, 1});
-        std::printf("  step %d: loss %.4f, %.1f ms, %.0f samples/s; actions %.1f ms (predicted %.1f ms), bubble %.0f%% "
-                    "(predicted %.0f%%)\n",
-                    step, s.loss, s.seconds * 1e3, batch / s.seconds, s.actions_seconds * 1e3,
-                    plan.predicted().step_time * 1e3, 100 * s.bubble, 100 * plan.predicted().bubble_fraction);
+        std::printf("  step %d: loss %.4f, %.1f ms (predicted %.1f ms), %.0f samples/s; actions %.1f ms (predicted %.1f "
+                    "ms), bubble %.0f%% (predicted %.0f%%)\n",
+                    step, s.loss, s.seconds * 1e3, plan.predicted().total_seconds() * 1e3, batch / s.seconds,
+                    s.actions_seconds * 1e3, plan.predicted().step_time * 1e3, 100 * s.bubble,
+                    100 * plan.predicted().bubble_fraction);
     }
     for (std::size_t d = 0; d < devices.size(); ++d)
         std::printf("  %s: peak %.1f MiB of %.1f MiB\n", devices[d].name().c_str(),

@@ -215,7 +215,10 @@ TEST_CASE("explain_step: a real plan's step (the causes add up; no timing assert
     require_adds_up(e);
     REQUIRE(e.devices == 2);
     REQUIRE(e.measured_seconds == s.seconds);
-    REQUIRE(e.predicted_seconds == plan.predicted().step_time);
+    REQUIRE(e.predicted_seconds == plan.predicted().total_seconds());
+    REQUIRE(plan.predicted().optimizer_seconds > 0); // timed at shard(): the update is predicted
+    REQUIRE(e.predicted_optimizer_seconds == plan.predicted().optimizer_seconds);
+    REQUIRE(e.why().find("not predicted") == std::string::npos);
     REQUIRE(e.recomputed_seconds > 0); // every stage recomputes
     REQUIRE(e.compute_seconds > 0);
     REQUIRE(e.compute_seconds <= 2 * s.seconds);
@@ -223,6 +226,18 @@ TEST_CASE("explain_step: a real plan's step (the causes add up; no timing assert
     os << e;
     REQUIRE(os.str().find("why: ") != std::string::npos);
     REQUIRE(os.str().find("recomputation") != std::string::npos);
+    // Estimated costs: the optimizer's share is flops per parameter (sgd: 3) over flops_per_second,
+    // for the device that updates the most parameters.
+    auto estimated = mp::shard(net, devices, {.micro_batches = 4, .batch_size = 32, .costs = mp::costs_from::estimate,
+                                              .flops_per_second = 2e9});
+    std::vector<double> per_device(2, 0.0);
+    for (const mp::stage_info& st : estimated.stages())
+        for (int j = st.first_layer; j < st.last_layer; ++j)
+            per_device[static_cast<std::size_t>(st.device)] += static_cast<double>(net[static_cast<std::size_t>(j)].parameters().size());
+    REQUIRE(estimated.predicted().optimizer_seconds ==
+            Approx(std::max(per_device[0], per_device[1]) * 3.0 / 2e9).epsilon(1e-12));
+    REQUIRE(estimated.predicted().total_seconds() ==
+            estimated.predicted().step_time + estimated.predicted().optimizer_seconds);
     // A timeline from another schedule is refused.
     mp::step_stats wrong = s;
     wrong.timeline.push_back({5, {mp::action_kind::forward, 0, 0}, 0.0, 0.0});

@@ -81,7 +81,7 @@ struct step_losses {
 struct step_explanation {
     int devices = 0;
     double measured_seconds = 0;   ///< step_stats::seconds
-    double predicted_seconds = 0;  ///< the plan's prediction, before the step ran
+    double predicted_seconds = 0;  ///< the plan's prediction, before the step ran (its total_seconds())
     double measured_bubble = 0;    ///< step_stats::bubble
     double predicted_bubble = 0;   ///< the prediction's bubble fraction
     double replayed_seconds = 0;   ///< T3: simulate() with the measured costs, plus the optimizer
@@ -89,7 +89,8 @@ struct step_explanation {
     double compute_seconds = 0;    ///< U, device-seconds: F, B, W and optimizer, recomputation excluded
     double recomputed_seconds = 0; ///< device-seconds spent recomputing forwards
     double optimizer_seconds = 0;  ///< device-seconds in the optimizer
-    double optimizer_wall_seconds = 0; ///< the slowest device's optimizer (simulate() leaves it out)
+    double optimizer_wall_seconds = 0; ///< the slowest device's optimizer, measured
+    double predicted_optimizer_seconds = 0; ///< the prediction's (0: a prediction without it, from simulate())
     double action_seconds = 0;     ///< device-seconds in F, B, W actions (recomputation included)
     double predicted_action_seconds = 0; ///< the same predicted (the prediction's busy time)
     double lost_seconds = 0;       ///< devices * measured_seconds - compute_seconds
@@ -178,7 +179,8 @@ inline std::string explain_ms(double seconds)
     step_explanation e;
     e.devices = p;
     e.measured_seconds = stats.seconds;
-    e.predicted_seconds = predicted.step_time;
+    e.predicted_seconds = predicted.total_seconds();
+    e.predicted_optimizer_seconds = predicted.optimizer_seconds;
     e.measured_bubble = stats.bubble;
     e.predicted_bubble = predicted.bubble_fraction;
     double compute = 0;
@@ -304,7 +306,7 @@ inline std::string step_explanation::why() const
         return "nothing to explain: the step took no measurable time";
     std::string out = detail::explain_ms(measured_seconds) + " measured, " + detail::explain_ms(predicted_seconds) +
                       " predicted (predicted/measured " + explain_percent(predicted_seconds / measured_seconds) +
-                      (optimizer_wall_seconds > 0.01 * measured_seconds
+                      (predicted_optimizer_seconds <= 0 && optimizer_wall_seconds > 0.01 * measured_seconds
                            ? "; the optimizer's " + detail::explain_ms(optimizer_wall_seconds) + " not predicted"
                            : "") +
                       (action_seconds > 1.05 * predicted_action_seconds && predicted_action_seconds > 0

@@ -78,7 +78,8 @@ public:
     /// The micro-batch count and the batch the plan was made for.
     [[nodiscard]] int micro_batches() const noexcept { return s_->table.micro_batches; }
     [[nodiscard]] std::size_t batch_size() const noexcept { return s_->batch; }
-    /// What simulate() predicted for one step with the plan's costs (seconds), before it ran.
+    /// What simulate() predicted for one step with the plan's costs (seconds), before it ran, and
+    /// the optimizer's update after it (`optimizer_seconds`; `total_seconds()` is the whole step).
     [[nodiscard]] const prediction& predicted() const noexcept { return s_->predicted; }
     /// What the plan books per device: parameters, gradients, optimizer state (booked while the
     /// plan lives) and the predicted peak of activations (booked during a step).

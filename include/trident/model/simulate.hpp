@@ -69,7 +69,13 @@ struct timed_action {
 
 /// What simulate() predicts.
 struct prediction {
+    /// The schedule's actions, first start to last end (step_stats::actions_seconds measures it).
     double step_time = 0;
+    /// A plan's prediction only (0 from simulate()): the slowest device's optimizer update after the
+    /// schedule, from a timed update of the plan's optimizer at shard().
+    double optimizer_seconds = 0;
+    /// The whole step, step_time + optimizer_seconds (what step_stats::seconds measures).
+    [[nodiscard]] double total_seconds() const noexcept { return step_time + optimizer_seconds; }
     double bubble_fraction = 0;                       ///< idle / (devices * step_time)
     std::vector<double> busy;                         ///< per device: compute time
     std::vector<double> idle;                         ///< per device: step_time - busy

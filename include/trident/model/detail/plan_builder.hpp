@@ -5,6 +5,7 @@
 #include "trident/device.hpp"
 #include "trident/model/detail/layer_costs.hpp"
 #include "trident/model/detail/plan_memory.hpp"
+#include "trident/model/detail/optimizer_cost.hpp"
 #include "trident/model/detail/plan_state.hpp"
 #include "trident/model/detail/stage_partition.hpp"
 #include "trident/model/plan.hpp"
@@ -14,6 +15,7 @@
 #include "trident/model/simulate.hpp"
 #include "trident/model/validate.hpp"
 
+#include <algorithm>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -191,6 +193,13 @@ struct plan_builder {
             s->info.push_back(info);
         }
         s->predicted = simulate(table, choice.costs);
+        std::vector<std::size_t> update_floats(s->devices.size(), 0); // parameters each device updates
+        for (const stage_layout& sl : s->layout)
+            for (int j = sl.first; j < sl.last; ++j)
+                update_floats[static_cast<std::size_t>(sl.device)] += net.layers()[static_cast<std::size_t>(j)].parameters().size();
+        const std::size_t most = *std::max_element(update_floats.begin(), update_floats.end());
+        s->predicted.optimizer_seconds =
+            static_cast<double>(most) * optimizer_seconds_per_parameter(o.optimizer, o, s->devices.front(), most);
         for (std::size_t d = 0; d < s->devices.size(); ++d)
             s->memory[d].activations = choice.activation_peak[d];
         for (int d = 0; d < table.devices; ++d)

@@ -242,7 +242,8 @@ inline std::ostream& plan_state::print(std::ostream& os) const
            << mib(m.activations) << " MiB; peak " << mib(m.total()) << " of " << mib(devices[d].budget())
            << " MiB\n";
     }
-    os << "  predicted step " << predicted.step_time * 1e3 << " ms, bubble " << predicted.bubble_fraction * 100
+    os << "  predicted step " << predicted.total_seconds() * 1e3 << " ms (optimizer " << predicted.optimizer_seconds * 1e3
+       << " ms), bubble " << predicted.bubble_fraction * 100
        << "%\n";
     return os;
 }
