@@ -105,6 +105,22 @@ inline comparison compare(const std::vector<float>& gpu, const std::vector<float
     return c;
 }
 
+/// The negative control of a bound: whether a result 1% off the reference (v + 0.01 (1 + |v|) in
+/// every element) would fail it, so that a passing comparison says something.
+inline bool bound_detects_one_percent(const std::vector<float>& cpu, std::size_t rows, std::size_t cols,
+                                      std::size_t stride, const std::function<double(std::size_t)>& bound)
+{
+    if (rows == 0 || cols == 0)
+        return true;
+    std::vector<float> off = cpu;
+    for (std::size_t r = 0; r < rows; ++r)
+        for (std::size_t j = 0; j < cols; ++j) {
+            float& v = off[r * stride + j];
+            v = static_cast<float>(v + 0.01 * (1.0 + std::fabs(static_cast<double>(v))));
+        }
+    return compare(off, cpu, rows, cols, stride, bound).worst > 1.0;
+}
+
 /// Whether the rows x cols parts are bitwise equal.
 inline bool bitwise_equal(const std::vector<float>& a, const std::vector<float>& b, std::size_t rows,
                           std::size_t cols, std::size_t stride)

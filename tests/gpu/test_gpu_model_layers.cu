@@ -1,7 +1,8 @@
 // [gpu] model::gpu::layer_kernels against the CPU layers (the reference: same parameters, same
 // inputs): dense, relu, gelu, layer_norm forward, backward_input and backward_weight on odd shapes
 // (1 x 1, 33 x 65, more rows and columns than a block has threads), contiguous and with padded rows,
-// with the default grid and with 1 or 3 blocks (every grid-stride loop strides); the refusals (a
+// with the default grid and with 1 or 3 blocks (every grid-stride loop strides), each bound checked
+// to reject a result 1% off (bound_detects_one_percent); the default stream; the refusals (a
 // user layer, a CPU device, host memory, shapes).  Losses, optimizers, device_tensor and a whole
 // network's training steps: test_gpu_model_training.cu.
 //
@@ -119,6 +120,7 @@ void compare_layer(mp::any_layer cpu, std::size_t rows, std::size_t in, std::siz
     {
         INFO("forward");
         GPU_CHECKS_REQUIRE_CLOSE(compare(y_gpu, y.host, rows, out, y.stride, y_bound, &y_before));
+        REQUIRE(gpu_checks::bound_detects_one_percent(y.host, rows, out, y.stride, y_bound));
     }
 
     // backward_input, from the CPU's output and saved values (so that it is checked on its own)
@@ -165,6 +167,7 @@ void compare_layer(mp::any_layer cpu, std::size_t rows, std::size_t in, std::siz
     {
         INFO("backward_input");
         GPU_CHECKS_REQUIRE_CLOSE(compare(dx_gpu, dx.host, rows, in, dx.stride, dx_bound, &dx_before));
+        REQUIRE(gpu_checks::bound_detects_one_percent(dx.host, rows, in, dx.stride, dx_bound));
     }
 
     // backward_weight: added to the (random) gradients both had before
@@ -176,15 +179,16 @@ void compare_layer(mp::any_layer cpu, std::size_t rows, std::size_t in, std::siz
     const std::vector<float> gc(grads_cpu.begin(), grads_cpu.end());
     if (const auto* d = cpu.target<mp::dense>()) {
         (void)d;
-        const auto w_cmp = compare(grads_gpu, gc, out, in, in, [&](std::size_t i) {
+        const std::function<double(std::size_t)> w_bound = [&](std::size_t i) {
             const std::size_t j = i / in, c = i % in;
             double m = abs_of(g0[i]);
             for (std::size_t r = 0; r < rows; ++r)
                 m += abs_of(dy.host[r * dy.stride + j]) * abs_of(x.host[r * x.stride + c]);
             return 2.0 * static_cast<double>(rows + 2) * eps * m;
-        });
+        };
         INFO("backward_weight: weight gradient");
-        GPU_CHECKS_REQUIRE_CLOSE(w_cmp);
+        GPU_CHECKS_REQUIRE_CLOSE(compare(grads_gpu, gc, out, in, in, w_bound));
+        REQUIRE(gpu_checks::bound_detects_one_percent(gc, out, in, in, w_bound));
         INFO("backward_weight: bias gradient (column sums in row order: bitwise)");
         REQUIRE(gpu_checks::bitwise_equal({grads_gpu.begin() + in * out, grads_gpu.end()},
                                           {gc.begin() + in * out, gc.end()}, 1, out, out));
@@ -289,4 +293,14 @@ TEST_CASE("gpu model: a user layer, a CPU device, host memory and bad shapes are
                         Contains("layer_norm(4): saved holds 3 floats, saved_floats() asks for 4"));
     // Nothing reached the device: the context is healthy.
     REQUIRE(cudaDeviceSynchronize() == cudaSuccess);
+
+    // Without a stream (nullptr): the calling thread's default stream, ordered before download().
+    const std::vector<float> xv = gpu_checks::random_values(8, 77);
+    x.upload(xv);
+    k.forward(x.view(), y.view(), {});
+    std::vector<float> yc(6);
+    d.forward({xv.data(), 2, 4}, {yc.data(), 2, 3}, {});
+    const std::vector<float> yg = y.download();
+    for (std::size_t i = 0; i < 6; ++i)
+        REQUIRE(std::fabs(yg[i] - yc[i]) <= 1e-5 * (1.0 + std::fabs(yc[i])));
 }
