@@ -3,6 +3,8 @@
 //   sgemm/..., dgemm/...   C = A B on n x n floats / doubles (n = 1024, 2048 when scaled)
 //   dense_forward/...      a dense layer's forward product: (256 x 1024) x (1024 x 4096) floats,
 //                          the mp::dense(1024, 4096) on a micro-batch of 256 rows
+//   dense_forward_16rows/...  the same on 16 rows of 4096 inputs: (16 x 4096) x (4096 x 4096)
+//                          floats, a tall-skinny product (par cuts only its columns)
 //   gemm/...               claim 5's workload (n x n doubles, lecture_workloads.hpp), rows added to
 //                          bench_lecture.cpp's: blas, trident_gemm_par, openblas_threads,
 //                          machine_peak (python_peers.py adds numpy, the lecture's np.dot)
@@ -354,6 +356,7 @@ int main(int argc, char** argv)
     register_workload<float>("sgemm", n, n, n, true);
     register_workload<double>("dgemm", n, n, n, true);
     register_workload<float>("dense_forward", 256, 4096, 1024, true);
+    register_workload<float>("dense_forward_16rows", 16, 4096, 4096, true);
     const std::size_t g = lecture::gemm_n();
     register_workload<double>("gemm", g, g, g, false); // claim 5's rows beside bench_lecture.cpp's
     benchmark::AddCustomContext("blas", "BLIS without threads (find_package(BLAS), vendor FLAME)");
