@@ -3,6 +3,8 @@
 //   sgemm/..., dgemm/...   C = A B on n x n floats / doubles (n = 1024, 2048 when scaled)
 //   dense_forward/...      a dense layer's forward product: (256 x 1024) x (1024 x 4096) floats,
 //                          the mp::dense(1024, 4096) on a micro-batch of 256 rows
+//   dense_forward_16rows/...  the same on 16 rows of 4096 inputs: (16 x 4096) x (4096 x 4096)
+//                          floats, a tall-skinny product (par cuts only its columns)
 //   gemm/...               claim 5's workload (n x n doubles, lecture_workloads.hpp), rows added to
 //                          bench_lecture.cpp's: blas, trident_gemm_par, openblas_threads,
 //                          machine_peak (python_peers.py adds numpy, the lecture's np.dot)
@@ -216,79 +218,68 @@ std::size_t square_n() { return std::size_t{1024} * (lecture::scale() > 1 ? 2 : 
 // ---- the machine's peak ------------------------------------------------------------------------
 
 #if defined(__x86_64__)
+// fma_chains below is one body for both instruction sets, compiled only inside its wrappers, which
+// carry the target: GCC warns that a vector type loses its may_alias attribute as a template
+// argument (the registers are never reached through pointers here) and that the body, seen on its
+// own, returns AVX vectors without AVX (it never stands on its own: always_inline into a flattened
+// wrapper with the target).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wignored-attributes"
+#pragma GCC diagnostic ignored "-Wpsabi"
+// The register of T (float or double) that is `bytes` wide: 64 for AVX-512, 32 for AVX2.
+template <class T, std::size_t bytes>
+using vector_of = std::conditional_t<bytes == 64, std::conditional_t<std::is_same_v<T, float>, __m512, __m512d>,
+                                     std::conditional_t<std::is_same_v<T, float>, __m256, __m256d>>;
+
+// a * b + c in one instruction; each overload carries the target its instruction set needs.
+[[gnu::target("avx512f")]] inline __m512 fmadd(__m512 a, __m512 b, __m512 c) { return _mm512_fmadd_ps(a, b, c); }
+[[gnu::target("avx512f")]] inline __m512d fmadd(__m512d a, __m512d b, __m512d c) { return _mm512_fmadd_pd(a, b, c); }
+[[gnu::target("avx2,fma")]] inline __m256 fmadd(__m256 a, __m256 b, __m256 c) { return _mm256_fmadd_ps(a, b, c); }
+[[gnu::target("avx2,fma")]] inline __m256d fmadd(__m256d a, __m256d b, __m256d c) { return _mm256_fmadd_pd(a, b, c); }
+
 // `rounds` rounds of 12 independent vector FMA chains (enough to cover the FMA latency on two
 // ports), unrolled so that the chains stay in registers (a loop over the array kept them in memory
 // and ran at a third of the rate); returns a value that depends on every chain.  Flops: rounds x 12
-// x 2 x lanes.
-template <class T>
-__attribute__((target("avx512f"))) T fma_chains_avx512(std::size_t rounds, T seed)
+// x 2 x lanes.  Only the wrappers below call it: they carry the instruction set, and `flatten`
+// inlines this body and the fmadd calls into them (broadcasts and sums: the vector extensions' [i]
+// and +).
+template <class T, std::size_t bytes>
+[[gnu::always_inline]] inline T fma_chains(std::size_t rounds, T seed)
 {
-    alignas(64) T out[64 / sizeof(T)];
-    if constexpr (std::is_same_v<T, float>) {
-        __m512 acc[12], x = _mm512_set1_ps(0.999999f), y = _mm512_set1_ps(1e-7f);
-        for (auto& a : acc)
-            a = _mm512_set1_ps(seed);
-        for (std::size_t r = 0; r < rounds; ++r)
-#pragma GCC unroll 12
-            for (auto& a : acc)
-                a = _mm512_fmadd_ps(a, x, y);
-        __m512 s = acc[0];
-        for (int i = 1; i < 12; ++i)
-            s = _mm512_add_ps(s, acc[i]);
-        _mm512_store_ps(out, s);
-    } else {
-        __m512d acc[12], x = _mm512_set1_pd(0.999999), y = _mm512_set1_pd(1e-7);
-        for (auto& a : acc)
-            a = _mm512_set1_pd(seed);
-        for (std::size_t r = 0; r < rounds; ++r)
-#pragma GCC unroll 12
-            for (auto& a : acc)
-                a = _mm512_fmadd_pd(a, x, y);
-        __m512d s = acc[0];
-        for (int i = 1; i < 12; ++i)
-            s = _mm512_add_pd(s, acc[i]);
-        _mm512_store_pd(out, s);
+    using V = vector_of<T, bytes>;
+    constexpr std::size_t lanes = bytes / sizeof(T);
+    V acc[12] = {}, x = {}, y = {};
+    for (std::size_t i = 0; i < lanes; ++i) {
+        x[i] = T(0.999999);
+        y[i] = T(1e-7);
+        for (V& a : acc)
+            a[i] = seed;
     }
+    for (std::size_t r = 0; r < rounds; ++r)
+#pragma GCC unroll 12
+        for (V& a : acc)
+            a = fmadd(a, x, y);
+    V s = acc[0];
+    for (int i = 1; i < 12; ++i)
+        s = s + acc[i];
     T sum = 0;
-    for (T v : out)
-        sum += v;
+    for (std::size_t i = 0; i < lanes; ++i)
+        sum += s[i];
     return sum;
 }
 
 template <class T>
-__attribute__((target("avx2,fma"))) T fma_chains_avx2(std::size_t rounds, T seed)
+[[gnu::target("avx512f"), gnu::flatten]] T fma_chains_avx512(std::size_t rounds, T seed)
 {
-    alignas(32) T out[32 / sizeof(T)];
-    if constexpr (std::is_same_v<T, float>) {
-        __m256 acc[12], x = _mm256_set1_ps(0.999999f), y = _mm256_set1_ps(1e-7f);
-        for (auto& a : acc)
-            a = _mm256_set1_ps(seed);
-        for (std::size_t r = 0; r < rounds; ++r)
-#pragma GCC unroll 12
-            for (auto& a : acc)
-                a = _mm256_fmadd_ps(a, x, y);
-        __m256 s = acc[0];
-        for (int i = 1; i < 12; ++i)
-            s = _mm256_add_ps(s, acc[i]);
-        _mm256_store_ps(out, s);
-    } else {
-        __m256d acc[12], x = _mm256_set1_pd(0.999999), y = _mm256_set1_pd(1e-7);
-        for (auto& a : acc)
-            a = _mm256_set1_pd(seed);
-        for (std::size_t r = 0; r < rounds; ++r)
-#pragma GCC unroll 12
-            for (auto& a : acc)
-                a = _mm256_fmadd_pd(a, x, y);
-        __m256d s = acc[0];
-        for (int i = 1; i < 12; ++i)
-            s = _mm256_add_pd(s, acc[i]);
-        _mm256_store_pd(out, s);
-    }
-    T sum = 0;
-    for (T v : out)
-        sum += v;
-    return sum;
+    return fma_chains<T, 64>(rounds, seed);
 }
+
+template <class T>
+[[gnu::target("avx2,fma"), gnu::flatten]] T fma_chains_avx2(std::size_t rounds, T seed)
+{
+    return fma_chains<T, 32>(rounds, seed);
+}
+#pragma GCC diagnostic pop
 #endif
 
 /// A row of the machine's peak in T for the flops of an m x n x k product: every worker runs its
@@ -365,6 +356,7 @@ int main(int argc, char** argv)
     register_workload<float>("sgemm", n, n, n, true);
     register_workload<double>("dgemm", n, n, n, true);
     register_workload<float>("dense_forward", 256, 4096, 1024, true);
+    register_workload<float>("dense_forward_16rows", 16, 4096, 4096, true);
     const std::size_t g = lecture::gemm_n();
     register_workload<double>("gemm", g, g, g, false); // claim 5's rows beside bench_lecture.cpp's
     benchmark::AddCustomContext("blas", "BLIS without threads (find_package(BLAS), vendor FLAME)");

@@ -11,6 +11,7 @@
 #include <random>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 using namespace trident_test;
@@ -94,10 +95,10 @@ struct shape {
     std::size_t m, n, k;
 };
 
-// Small, single-tile, and several tiles (blocks of at least 512, detail/gemm_tiles.hpp) with ragged
-// edges: 2 x 1, 1 x 2 and 2 x 2 tiles.
-const shape shapes[] = {{1, 1, 1},       {3, 5, 7},       {17, 1, 33},  {64, 48, 9},
-                        {300, 270, 40}, {1030, 260, 17}, {40, 1100, 5}, {1024, 1500, 3}};
+// Small, single-tile, and several tiles (detail/gemm_tiles.hpp) with a longer last block: 4 x 1
+// (rows of 256), 1 x 2 and 2 x 2 (blocks of 512 or more), 2 x 2 (blocks of 256 or more).
+const shape shapes[] = {{1, 1, 1},       {3, 5, 7},       {17, 1, 33},  {64, 48, 9},     {300, 270, 40},
+                        {1030, 260, 17}, {40, 1100, 5}, {1024, 1500, 3}, {520, 530, 20}};
 
 template <class T>
 void check_against_naive()
@@ -156,8 +157,11 @@ TEST_CASE("gemm takes A and B as views of non-const elements, and sub-blocks of 
 
 TEST_CASE("gemm under par gives bitwise the same C for any thread count", "[gemm][cpu]")
 {
-    // 8 x 5 tiles (rows in blocks of 512, columns of 512 and a narrower last one), and 2 x 1.
-    for (const shape s : {shape{4096, 2100, 24}, shape{1100, 300, 333}}) {
+    // 8 x 4 tiles (blocks of 512, the last column block 564), 4 x 1 (rows 272, 272, 272, 284),
+    // 2 x 2 (rows 336 + 364, columns 256 + 274) and a micro-batch's 1 x 8 (columns of 256).
+    for (const shape s : {shape{4096, 2100, 24}, shape{1100, 300, 333}, shape{700, 530, 64}, shape{16, 2048, 512}}) {
+        INFO("m " << s.m << " n " << s.n << " k " << s.k);
+        REQUIRE(trident::detail::gemm_tiling::of(s.m, s.n, s.k).tiles() > 1);
         const matrix<float> a(s.m, s.k, 11), b(s.k, s.n, 12);
         const matrix<float> c_in(s.m, s.n, 13);
         const trident::gemm_options<float> o{0.75f, 0.5f};
@@ -172,7 +176,6 @@ TEST_CASE("gemm under par gives bitwise the same C for any thread count", "[gemm
             const auto where = std::mismatch(one.begin(), one.end(), other.begin());
             return where.first == one.end() ? std::string("none") : std::to_string(where.first - one.begin());
         };
-        INFO("m " << s.m << " n " << s.n << " k " << s.k);
         CHECK(first_difference(run(trident::par.threads(2))) == "none");
         CHECK(first_difference(run(trident::par.threads(3))) == "none");
         CHECK(first_difference(run(trident::par.threads(8))) == "none");
@@ -250,6 +253,7 @@ TEST_CASE("gemm with beta 0 does not read C (a NaN in C does not survive)", "[ge
 TEST_CASE("gemm under par runs its tiles as trident tasks, so a threads(n) or thread_arena cap holds", "[gemm][cpu]")
 {
     const matrix<float> a(2048, 48, 21), b(48, 2048, 22); // C: 4 x 4 tiles of 512 x 512
+    REQUIRE(trident::detail::gemm_tiling::of(2048, 2048, 48).tiles() == 16);
     matrix<float> c(2048, 2048, 23);
     auto check = [&](const auto& policy, std::size_t cap) {
         const trident::explanation e = trident::explain([&] { trident::gemm(policy, a.cview(), b.cview(), c.view()); });
@@ -267,4 +271,62 @@ TEST_CASE("gemm under par runs its tiles as trident tasks, so a threads(n) or th
     check(trident::par.threads(2), 2);
     trident::thread_arena one(1);
     check(trident::par.on(one), 1);
+}
+
+TEST_CASE("gemm's tiling cuts mid-size and tall-skinny products, and covers C once with blocks of 256 or more",
+          "[gemm][cpu]")
+{
+    using trident::detail::gemm_tiling;
+    CHECK(gemm_tiling::of(512, 512, 512).tiles() > 1);   // the lecture's product
+    CHECK(gemm_tiling::of(16, 4096, 4096).tiles() > 1);  // a dense layer's forward on 16 rows
+    CHECK(gemm_tiling::of(16, 2048, 2048).tiles() == 8); // ... cut into columns of 256
+    CHECK(gemm_tiling::of(1024, 1024, 1024).tiles() == 8);
+    CHECK(gemm_tiling::of(4096, 4096, 4096).tiles() == 64);
+    CHECK(gemm_tiling::of(64, 64, 64).tiles() == 1);   // 0.5 MFLOP: not worth a second task
+    CHECK(gemm_tiling::of(512, 512, 2).tiles() == 1);  // 1 MFLOP
+    CHECK(gemm_tiling::of(255, 255, 1 << 20).tiles() == 1); // no block under 256
+
+    // Every shape: the row blocks and the column blocks each cover their dimension once, in order;
+    // all but the last are equal multiples of 16, the last at least as long; none is shorter than
+    // 256 unless the dimension is one block; at most 8 blocks a dimension.  Returns "" or what is
+    // wrong.
+    auto check_blocks = [](std::size_t extent, std::size_t count, auto&& block_of) -> std::string {
+        const std::size_t first = block_of(0).second - block_of(0).first;
+        std::size_t start = 0;
+        for (std::size_t i = 0; i < count; ++i) {
+            const auto [b0, b1] = block_of(i);
+            const bool last = i + 1 == count;
+            if (b0 != start || b1 <= b0 || (count > 1 && b1 - b0 < gemm_tiling::min_block) ||
+                (!last && (b1 - b0 != first || first % 16 != 0)) || (last && b1 - b0 < first))
+                return "block " + std::to_string(i) + " is [" + std::to_string(b0) + ", " + std::to_string(b1) + ")";
+            start = b1;
+        }
+        if (start != extent || count > gemm_tiling::max_blocks)
+            return std::to_string(count) + " blocks end at " + std::to_string(start);
+        return "";
+    };
+    const std::size_t extents[] = {1, 15, 255, 256, 511, 512, 513, 700, 1023, 1024, 1100, 2100, 4096, 5000};
+    for (const std::size_t m : extents)
+        for (const std::size_t n : extents)
+            for (const std::size_t k : {std::size_t{1}, std::size_t{64}, std::size_t{4096}}) {
+                const gemm_tiling t = gemm_tiling::of(m, n, k);
+                const std::string rows = check_blocks(m, t.row_tiles, [&](std::size_t i) {
+                    const auto r = t.tile(i * t.col_tiles);
+                    return std::pair{r.r0, r.r1};
+                });
+                const std::string cols = check_blocks(n, t.col_tiles, [&](std::size_t j) {
+                    const auto r = t.tile(j);
+                    return std::pair{r.c0, r.c1};
+                });
+                // Tile i is row block i / col_tiles by column block i % col_tiles.
+                bool consistent = true;
+                for (std::size_t i = 0; i < t.tiles(); ++i) {
+                    const auto r = t.tile(i), row = t.tile(i / t.col_tiles * t.col_tiles), col = t.tile(i % t.col_tiles);
+                    consistent = consistent && r.r0 == row.r0 && r.r1 == row.r1 && r.c0 == col.c0 && r.c1 == col.c1;
+                }
+                INFO("m " << m << " n " << n << " k " << k << ": " << t.row_tiles << " x " << t.col_tiles << " tiles");
+                CHECK(rows == "");
+                CHECK(cols == "");
+                CHECK(consistent);
+            }
 }

@@ -22,11 +22,14 @@
 /// Policies:
 /// - `seq`: one call of the BLAS on the calling thread.
 /// - `par`, `par.threads(n)`, `par.on(arena)`, `automatic` (and a user's policy whose executor is
-///   parallel): C is cut into tiles (at most 8 x 8, blocks of 512 or more but the last of a
-///   dimension; a dimension of at most 512 is not cut; detail/gemm_tiles.hpp), each tile one
-///   call of the serial BLAS over the whole k, and the tiles
-///   run as tasks of trident's executor: a `threads(n)` or `thread_arena` cap holds, and BLAS
-///   starts no threads of its own.  The tiling depends on the shapes only, so the result is bitwise
+///   parallel): C is cut into tiles, each tile one call of the serial BLAS over the whole k, and
+///   the tiles run as tasks of trident's executor: a `threads(n)` or `thread_arena` cap holds,
+///   and BLAS starts no threads of its own.  Tiles (detail/gemm_tiles.hpp): each dimension in
+///   blocks of 512 or more, at most 8; where that gives fewer than 8 tiles and the product has
+///   about 2 MFLOP per tile, the columns, then the rows, are cut further into blocks of 256 or
+///   more (512 x 512 gives 2 x 2 tiles, 1024 x 1024 2 x 4, 16 x 2048 1 x 8); no block is
+///   shorter than 256 unless its whole dimension is (BLIS takes a slower path for matrices under
+///   about 200).  The tiling depends on the shapes only, so the result is bitwise
 ///   the same for any number of threads (it may differ from `seq`'s in the last bits: one call
 ///   blocks the product differently).
 /// - `gpu` (in a .cu file only): one cuBLAS call on the policy's device and stream; A, B and C must
@@ -39,8 +42,9 @@
 /// integers).
 ///
 /// Complexity: 2 m n k flops; O(m n k / threads) time under `par` for C large enough to give every
-/// thread tiles.  Each tile packs its rows of op(A) and columns of op(B) again, about
-/// (1/rows + 1/cols) / 2 element copies per flop more than one call.
+/// thread tiles (a C of fewer than 512 rows and 512 columns is one tile: one thread).  Each tile packs its
+/// rows of op(A) and columns of op(B) again, about (1/rows + 1/cols) / 2 element copies per flop
+/// more than one call.
 ///
 /// Exceptions: `std::invalid_argument` when the shapes do not fit (the message gives op(A), op(B)
 /// and C as rows x columns and which dimension differs) or when C overlaps A or B;
@@ -176,12 +180,10 @@ void gemm(Policy&& policy, std::type_identity_t<matrix_view<const T>> a, std::ty
                 if constexpr (!std::remove_cvref_t<decltype(exec)>::is_parallel) {
                     exec.for_tasks(1, [&](std::size_t) { detail::gemm_block(a, b, c, options, k, 0, m, 0, n); });
                 } else {
-                    const auto t = detail::gemm_tiling::of(m, n);
-                    exec.for_tasks(t.tiles(), [&](std::size_t tile) {
-                        const std::size_t r0 = tile / t.col_tiles * t.block_rows;
-                        const std::size_t c0 = tile % t.col_tiles * t.block_cols;
-                        detail::gemm_block(a, b, c, options, k, r0, std::min(m, r0 + t.block_rows), c0,
-                                           std::min(n, c0 + t.block_cols));
+                    const auto tiling = detail::gemm_tiling::of(m, n, k);
+                    exec.for_tasks(tiling.tiles(), [&](std::size_t tile) {
+                        const auto t = tiling.tile(tile);
+                        detail::gemm_block(a, b, c, options, k, t.r0, t.r1, t.c0, t.c1);
                     });
                 }
             },
