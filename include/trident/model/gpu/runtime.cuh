@@ -35,10 +35,11 @@
 ///   schedule gives the same bits on a GPU plan; against a CPU plan or reference_trainer, equal
 ///   within float rounding (layer_kernels.cuh says where the order of additions differs).
 /// - Costs: a GPU first device is not profiled (estimated costs, costs_from::estimate).
-/// - Memory: the plan's memory model (plan_memory.hpp) does not count the host staging copies of
-///   the messages, the targets' and loss gradient's device copies and loss_kernels' scratch, all
-///   booked on the GPU device during a step: a budget cut to the predicted peak can be exceeded
-///   in the step (out_of_memory, reaching the caller as a stage_error).
+/// - Memory: the plan's memory model (plan_memory.hpp) is a CPU stage's; a GPU stage also books on
+///   its device, in a step, a second copy of a message while it is uploaded or downloaded, the
+///   targets' and loss gradient's device copies and loss_kernels' scratch: a budget cut to the
+///   predicted peak can be exceeded in the step (out_of_memory, reaching the caller as a
+///   stage_error).
 ///
 /// \throws (from shard()) std::invalid_argument for a layer with no GPU implementation on a GPU
 ///   stage; trident::out_of_memory naming the GPU device when its parameters, gradients or state do
