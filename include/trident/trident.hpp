@@ -48,7 +48,7 @@
 /// | model::write_timeline_trace (planned and measured, Chrome trace) | model/timeline.hpp                       |
 /// | model::explain_step (a step's lost time by cause)                | model/explain_step.hpp                   |
 /// | model::column_/row_parallel_dense, tensor_parallel_mlp           | model/tensor_parallel.hpp                |
-/// | model::gpu:: device_tensor, layer_kernels, loss_kernels, update  | model/gpu.cuh (nvcc only)                |
+/// | model::gpu:: device_tensor, *_kernels, update; GPU plan stages   | model/gpu.cuh (nvcc only)                |
 /// | TRIDENT_LAMBDA                                                   | lambda.hpp                               |
 /// | exceptions (out_of_memory, cuda_error, ...)                      | errors.hpp                               |
 

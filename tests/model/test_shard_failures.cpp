@@ -203,7 +203,12 @@ TEST_CASE("bad options are refused before anything runs, naming the value", "[mo
 {
     mp::sequential net = make_net();
     const mp::shard_options ok{.micro_batches = 2, .batch_size = 8, .costs = mp::costs_from::estimate};
-    CHECK_THROWS_WITH(mp::shard(net, {trident::gpu_device(0, 64_MiB, "g0")}, ok), Catch::Contains("'g0' is a GPU device"));
+    // A program without <trident/model/gpu.cuh> (this one: g++ only) has no GPU runtime.
+    CHECK_THROWS_AS(mp::shard(net, {trident::cpu_device(1, 64_MiB), trident::gpu_device(0, 64_MiB, "g0")}, ok),
+                    std::invalid_argument);
+    CHECK_THROWS_WITH(mp::shard(net, {trident::gpu_device(0, 64_MiB, "g0")}, ok),
+                      Catch::Contains("'g0' is a GPU device") &&
+                          Catch::Contains("include <trident/model/gpu.cuh> in a .cu file of the program"));
     CHECK_THROWS_WITH(mp::shard(net, {}, ok), Catch::Contains("no devices"));
     mp::shard_options o = ok;
     o.recomputation = {mp::recompute::on, mp::recompute::off, mp::recompute::on};

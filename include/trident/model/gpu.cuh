@@ -3,8 +3,9 @@
 /// The model's GPU kernels in one include (nvcc only): `trident::model::gpu::device_tensor`
 /// (model/gpu/device_tensor.cuh), `layer_kernels` (dense, relu, gelu, layer_norm on device memory;
 /// model/gpu/layer_kernels.cuh), `loss_kernels` (model/gpu/loss_kernels.cuh) and the optimizers'
-/// `update` (model/gpu/optimizer_kernels.cuh).  Each header documents itself; a plan (model::shard)
-/// still runs stages on CPU devices only.
+/// `update` (model/gpu/optimizer_kernels.cuh), and the GPU stage runtime of a pipeline plan
+/// (model/gpu/runtime.cuh): a program that includes this header in one .cu file can give
+/// `model::shard` GPU devices.  Each header documents itself.
 ///
 /// \code
 ///   #include <trident/model/gpu.cuh>          // in a .cu file
@@ -20,3 +21,4 @@
 #include "trident/model/gpu/layer_kernels.cuh"
 #include "trident/model/gpu/loss_kernels.cuh"
 #include "trident/model/gpu/optimizer_kernels.cuh"
+#include "trident/model/gpu/runtime.cuh"

@@ -9,7 +9,7 @@
 /// 1. the widths through the network (options.input_features, or the first layer's own);
 /// 2. each layer's costs for a micro-batch of batch_size / micro_batches rows: measured (profiling
 ///    passes of a sample micro-batch through the whole network, forward then backward, on the
-///    first device; each layer's time inside the passes, the median of 3 after a warm-up: timed
+///    first device, which must be a CPU device: for a GPU first device the costs are estimated; each layer's time inside the passes, the median of 3 after a warm-up: timed
 ///    as a step meets the layer, after the other layers have used the caches) or estimated (the layer's flops / (flops_per_second *
 ///    the device's threads)); the bytes of parameters, optimizer state and activations;
 /// 3. the schedule: a built-in one for the devices and micro-batches, or the user's table, and
@@ -21,7 +21,8 @@
 ///    of devices that would not fit otherwise); a network that cannot fit is `out_of_memory`
 ///    naming the layer, the device and the bytes missing;
 /// 5. the bookings: each stage's parameters and gradients (held in the layers; booked on their
-///    device) and optimizer state (tensors on the device), and simulate() for the prediction.
+///    device) and optimizer state (tensors on the device); on a GPU device, the GPU runtime's
+///    device copies of them instead; and simulate() for the prediction.
 ///
 /// \code
 ///   namespace mp = trident::model;
@@ -34,8 +35,11 @@
 ///   std::cout << plan;
 /// \endcode
 ///
-/// Requirements: `net` outlives the plan.  The devices are CPU devices (a GPU device's layers do
-/// not run in this runtime yet: std::invalid_argument).
+/// Requirements: `net` outlives the plan.  A GPU device needs the GPU stage runtime, installed by
+/// including <trident/model/gpu.cuh> in a .cu file of the program (model/gpu/runtime.cuh: its
+/// layers' parameters, gradients and optimizer state are then booked and kept on the GPU, its
+/// first-device costs estimated, and its messages go through host memory); without it a GPU
+/// device is std::invalid_argument with that sentence.
 /// Complexity: the profiling passes (4 forwards and backwards of each layer on one micro-batch), the
 /// partition (O(stages * layers^2)) and simulate (O(actions)).
 /// \throws std::invalid_argument for options out of range (each named with its value);

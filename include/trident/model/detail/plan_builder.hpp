@@ -61,11 +61,17 @@ struct plan_builder {
         if (p < 1)
             bad_option("no devices");
         for (const device& d : devices)
-            if (d.kind() != device_kind::cpu)
+            if (d.kind() != device_kind::cpu && installed_gpu_hooks.load() == nullptr)
                 bad_option("device '" + d.name() +
-                           "' is a GPU device; this runtime runs stages on CPU devices only");
+                           "' is a GPU device, and this program has no GPU runtime: include "
+                           "<trident/model/gpu.cuh> in a .cu file of the program (compiled by nvcc) to run "
+                           "stages on GPU devices");
         if (net.empty())
             bad_option("the network has no layers");
+        // A GPU first device is not profiled (its kernels are not timed yet): estimated costs, for
+        // the layers and the optimizer's update.
+        if (devices.front().kind() != device_kind::cpu)
+            o.costs = costs_from::estimate;
         schedule_table table;
         if (const auto* custom = std::get_if<schedule_table>(&o.schedule)) {
             table = *custom;
@@ -173,6 +179,13 @@ struct plan_builder {
             info.recompute = sl.recompute;
             for (int j = sl.first; j < sl.last; ++j) {
                 auto& l = net.layers()[static_cast<std::size_t>(j)];
+                if (dev.kind() != device_kind::cpu) { // booked by the device's GPU runtime (below)
+                    const std::size_t n = l.parameters().size();
+                    info.parameter_bytes += n * sizeof(float);
+                    info.optimizer_bytes +=
+                        sizeof(float) * std::visit([&](const auto& opt) { return opt.state_floats(n); }, o.optimizer);
+                    continue;
+                }
                 const std::string name = "layer " + std::to_string(j) + " (" + l.name() + ")";
                 const std::string state_label = std::visit([](const auto& opt) { return opt.name() + " state"; }, o.optimizer);
                 parameter_booking& b = s->bookings[static_cast<std::size_t>(j)] = parameter_booking(
@@ -204,6 +217,11 @@ struct plan_builder {
             s->memory[d].activations = choice.activation_peak[d];
         for (int d = 0; d < table.devices; ++d)
             s->mailboxes.push_back(std::make_unique<mailbox<buffer>>());
+        s->gpu_runtimes.resize(s->devices.size());
+        for (std::size_t d = 0; d < s->devices.size(); ++d)
+            if (s->devices[d].kind() != device_kind::cpu)
+                s->gpu_runtimes[d] = installed_gpu_hooks.load()->make_runtime(net, s->layout, s->devices, static_cast<int>(d),
+                                                                              o.optimizer, o.loss);
         s->table = std::move(table);
         return pipeline_plan(std::move(s));
     }

@@ -1,12 +1,15 @@
 #pragma once
 // The inside of a pipeline_plan (plan.hpp): what shard() decided (stages, schedule, costs, the
 // prediction) and what the plan owns (the bookings of parameters and gradients, the optimizer
-// state, the mailboxes), and the step itself: one thread per device running its action list
-// (stage_runner.hpp), a barrier, then each device's optimizer update when no device failed and no
-// stop was requested.
+// state, the mailboxes, a GPU device's runtime), and the step itself: one thread per device running
+// its action list (stage_runner.hpp) with the device's executor (cpu_executor.hpp, or the GPU
+// runtime's: gpu_hooks.hpp), a barrier, then each device's optimizer update when no device failed
+// and no stop was requested.
 
 #include "trident/device.hpp"
 #include "trident/matrix_view.hpp"
+#include "trident/model/detail/cpu_executor.hpp"
+#include "trident/model/detail/gpu_hooks.hpp"
 #include "trident/model/detail/parameter_booking.hpp"
 #include "trident/model/detail/stage_runner.hpp"
 #include "trident/model/loss.hpp"
@@ -51,11 +54,20 @@ struct plan_state {
 
     std::vector<parameter_booking> bookings; // per layer: parameters, gradients, optimizer state
     std::vector<std::unique_ptr<mailbox<buffer>>> mailboxes;
+    // Per device: the GPU runtime of a GPU device (its layers' parameters, gradients and optimizer
+    // state live there; `bookings` has nothing for them), nullptr for a CPU device.
+    std::vector<std::unique_ptr<gpu_stage_runtime>> gpu_runtimes;
 
     step_stats run_step(matrix_view<const float> x, matrix_view<const float> y, std::stop_token stop);
     std::ostream& print(std::ostream& os) const;
 
 private:
+    [[nodiscard]] gpu_stage_runtime* gpu_runtime(int d) const
+    {
+        return static_cast<std::size_t>(d) < gpu_runtimes.size() ? gpu_runtimes[static_cast<std::size_t>(d)].get()
+                                                                  : nullptr;
+    }
+
     void check_step_input(matrix_view<const float> x, matrix_view<const float> y) const
     {
         const auto m = static_cast<std::size_t>(table.micro_batches);
@@ -138,23 +150,32 @@ inline step_stats plan_state::run_step(matrix_view<const float> x, matrix_view<c
     const std::size_t step_number = steps + 1;
     auto device_main = [&](int d) {
         const device& dev = devices[static_cast<std::size_t>(d)];
-        {
-            device_runner runner(ctx, d);
-            try {
-                dev.execute([&] {
+        try {
+            dev.execute([&] {
+                std::unique_ptr<stage_executor> exec;
+                if (gpu_stage_runtime* g = gpu_runtime(d)) {
+                    exec = g->begin_step(ctx);
+                } else {
                     zero_gradients(d);
-                    runner.run(table.actions[static_cast<std::size_t>(d)]);
-                });
-            } catch (...) { // zero_gradients cannot throw; execute could (arena)
-                ctx.fail(std::current_exception());
-            }
-        } // the runner's buffers are freed before the barrier
+                    exec = std::make_unique<cpu_stage_executor>(ctx, d);
+                }
+                device_runner runner(ctx, d, *exec);
+                runner.run(table.actions[static_cast<std::size_t>(d)]);
+            }); // the runner's and the executor's buffers are freed before the barrier
+        } catch (...) { // execute (arena), the executor's allocation, a GPU runtime's begin_step
+            ctx.fail(std::current_exception());
+        }
         sync.arrive_and_wait();
         if (!proceed.load())
             return;
         const double t0 = ctx.since_start();
         try {
-            dev.execute([&] { update(d, step_number); });
+            dev.execute([&] {
+                if (gpu_stage_runtime* g = gpu_runtime(d))
+                    g->update(step_number);
+                else
+                    update(d, step_number);
+            });
         } catch (...) {
             ctx.fail(std::current_exception());
         }
