@@ -3,8 +3,8 @@
 // updates the parameters of its stages, one pass over them (sgd: parameters and gradients, with
 // momentum its buffer too; adam: both moments).  Its time per parameter is timed at shard() on a
 // scratch block of the device's update size (at most 2^20 floats, host memory no device books), on
-// the first device, the median of 3 updates after a warm-up; or, for costs_from::estimate, flops
-// per parameter / flops_per_second (sgd 3, adam 12).
+// the first device, the median of 3 updates after a warm-up; or, for costs_from::estimate or a GPU
+// first device, flops per parameter / flops_per_second (sgd 3, adam 12).
 
 #include "trident/device.hpp"
 #include "trident/model/shard_options.hpp"
@@ -25,7 +25,7 @@ inline double optimizer_seconds_per_parameter(const optimizer_choice& opt, const
 {
     if (largest == 0)
         return 0.0;
-    if (o.costs == costs_from::estimate) {
+    if (o.costs == costs_from::estimate || dev.kind() == device_kind::gpu) { // a GPU's update is not timed here
         const double flops = std::holds_alternative<adam>(opt) ? 12.0 : 3.0;
         return flops / o.flops_per_second; // the update is one serial loop on the device's thread
     }
