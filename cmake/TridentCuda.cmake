@@ -29,6 +29,10 @@ if(TRIDENT_REQUIRE_CUDA AND NOT trident_WITH_CUDA)
   message(FATAL_ERROR "TRIDENT_REQUIRE_CUDA is ON but no CUDA compiler was found (set CUDACXX or put nvcc on PATH)")
 endif()
 message(STATUS "trident: CUDA backend ${trident_WITH_CUDA}")
+if(NOT trident_WITH_CUDA AND DEFINED CMAKE_CUDA_FLAGS_RELWITHDEBINFO)
+  # Set by the default preset for when nvcc is found; read here so that no "not used" warning follows.
+  set(trident_unused_cuda_flags "${CMAKE_CUDA_FLAGS_RELWITHDEBINFO}")
+endif()
 
 # trident_link_cuda(<target>): what a CUDA source using trident needs.
 function(trident_link_cuda target)
