@@ -12,9 +12,9 @@
 #include <algorithm>
 #include <chrono>
 #include <cstddef>
-#include <limits>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace trident::model::detail {
@@ -66,6 +66,25 @@ inline std::vector<layer_cost> estimated_costs(sequential& net, const std::vecto
     return c;
 }
 
+/// Wall seconds f() took.
+template <class F>
+double seconds_of(F&& f)
+{
+    const auto t0 = std::chrono::steady_clock::now();
+    std::forward<F>(f)();
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+/// The median of `times` (the upper one of an even count); 0 for none.
+inline double median_of(std::vector<double> times)
+{
+    if (times.empty())
+        return 0.0;
+    const auto mid = times.begin() + static_cast<std::ptrdiff_t>(times.size() / 2);
+    std::nth_element(times.begin(), mid, times.end());
+    return *mid;
+}
+
 /// The same bytes, with times measured as a step meets them: `repeats` passes of one sample
 /// micro-batch of `rows` rows (deterministic values) through the whole network, forward from the
 /// first layer to the last, then backward (input, then weight gradients) from the last to the first,
@@ -79,12 +98,6 @@ inline std::vector<layer_cost> measured_costs(sequential& net, const std::vector
     std::vector<layer_cost> c = estimated_costs(net, feat, rows, 1.0);
     auto& layers = net.layers();
     const std::size_t n = layers.size();
-    using clock = std::chrono::steady_clock;
-    auto timed = [](auto&& f) {
-        const auto t0 = clock::now();
-        f();
-        return std::chrono::duration<double>(clock::now() - t0).count();
-    };
     dev.execute([&] {
         // acts[j]: layer j's input (acts[n]: the output); grads[j]: the gradient at acts[j].
         std::vector<std::vector<float>> acts(n + 1), grads(n + 1), saved(n), kept(n);
@@ -107,7 +120,7 @@ inline std::vector<layer_cost> measured_costs(sequential& net, const std::vector
         std::vector<std::vector<double>> f(n), bi(n), bw(n); // per layer, per pass
         for (std::size_t r = 0; r <= passes; ++r) {          // pass 0 warms up
             for (std::size_t j = 0; j < n; ++j) {
-                const double t = timed([&] { layers[j].forward(in(acts[j], j), out(acts[j + 1], j + 1), saved[j]); });
+                const double t = seconds_of([&] { layers[j].forward(in(acts[j], j), out(acts[j + 1], j + 1), saved[j]); });
                 if (r > 0)
                     f[j].push_back(t);
             }
@@ -116,29 +129,23 @@ inline std::vector<layer_cost> measured_costs(sequential& net, const std::vector
                 const auto x = in(acts[j], j), y = in(acts[j + 1], j + 1), dy = in(grads[j + 1], j + 1);
                 const auto dx = out(grads[j], j);
                 if (c[j].splits) {
-                    const double ti = timed([&] { l.backward_input(x, y, saved[j], dy, dx); });
-                    const double tw = kept[j].empty() ? 0.0 : timed([&] { l.backward_weight(x, y, saved[j], dy); });
+                    const double ti = seconds_of([&] { l.backward_input(x, y, saved[j], dy, dx); });
+                    const double tw = kept[j].empty() ? 0.0 : seconds_of([&] { l.backward_weight(x, y, saved[j], dy); });
                     if (r > 0) {
                         bi[j].push_back(ti);
                         bw[j].push_back(tw);
                     }
                 } else {
-                    const double t = timed([&] { l.backward(x, y, saved[j], dy, dx); });
+                    const double t = seconds_of([&] { l.backward(x, y, saved[j], dy, dx); });
                     if (r > 0)
                         bi[j].push_back(t);
                 }
             }
         }
-        auto median = [](std::vector<double>& v) {
-            if (v.empty())
-                return 0.0;
-            std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2), v.end());
-            return v[v.size() / 2];
-        };
         for (std::size_t j = 0; j < n; ++j) {
-            c[j].forward = median(f[j]);
-            c[j].backward_input = median(bi[j]);
-            c[j].backward_weight = median(bw[j]);
+            c[j].forward = median_of(std::move(f[j]));
+            c[j].backward_input = median_of(std::move(bi[j]));
+            c[j].backward_weight = median_of(std::move(bw[j]));
             const auto g = layers[j].gradients();
             std::copy(kept[j].begin(), kept[j].end(), g.begin());
         }

@@ -7,10 +7,10 @@
 // first device, flops per parameter / flops_per_second (sgd 3, adam 12).
 
 #include "trident/device.hpp"
+#include "trident/model/detail/layer_costs.hpp"
 #include "trident/model/shard_options.hpp"
 
 #include <algorithm>
-#include <chrono>
 #include <cstddef>
 #include <span>
 #include <variant>
@@ -34,15 +34,13 @@ inline double optimizer_seconds_per_parameter(const optimizer_choice& opt, const
     std::vector<double> times;
     dev.execute([&] {
         for (int r = 0; r <= 3; ++r) { // run 0 warms up
-            const auto t0 = std::chrono::steady_clock::now();
-            std::visit([&](const auto& a) { a.update(params, grads, state, static_cast<std::size_t>(r + 1)); }, opt);
-            const double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+            const double t = seconds_of(
+                [&] { std::visit([&](const auto& a) { a.update(params, grads, state, static_cast<std::size_t>(r + 1)); }, opt); });
             if (r > 0)
                 times.push_back(t);
         }
     });
-    std::sort(times.begin(), times.end());
-    return times[times.size() / 2] / static_cast<double>(n);
+    return median_of(std::move(times)) / static_cast<double>(n);
 }
 
 } // namespace trident::model::detail

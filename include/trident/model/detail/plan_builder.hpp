@@ -169,6 +169,11 @@ struct plan_builder {
         // itself) and optimizer state, per layer.
         s->memory.assign(s->devices.size(), device_memory{});
         s->bookings.resize(net.size());
+        const auto state_floats = [&](std::size_t n) {
+            return std::visit([&](const auto& opt) { return opt.state_floats(n); }, o.optimizer);
+        };
+        const std::string state_label = std::visit([](const auto& opt) { return opt.name() + " state"; }, o.optimizer);
+        std::vector<std::size_t> update_floats(s->devices.size(), 0); // parameters each device updates
         for (std::size_t st = 0; st < s->layout.size(); ++st) {
             const stage_layout& sl = s->layout[st];
             const device& dev = s->devices[static_cast<std::size_t>(sl.device)];
@@ -179,19 +184,16 @@ struct plan_builder {
             info.recompute = sl.recompute;
             for (int j = sl.first; j < sl.last; ++j) {
                 auto& l = net.layers()[static_cast<std::size_t>(j)];
+                const std::size_t n = l.parameters().size();
+                update_floats[static_cast<std::size_t>(sl.device)] += n;
                 if (dev.kind() != device_kind::cpu) { // booked by the device's GPU runtime (below)
-                    const std::size_t n = l.parameters().size();
                     info.parameter_bytes += n * sizeof(float);
-                    info.optimizer_bytes +=
-                        sizeof(float) * std::visit([&](const auto& opt) { return opt.state_floats(n); }, o.optimizer);
+                    info.optimizer_bytes += sizeof(float) * state_floats(n);
                     continue;
                 }
                 const std::string name = "layer " + std::to_string(j) + " (" + l.name() + ")";
-                const std::string state_label = std::visit([](const auto& opt) { return opt.name() + " state"; }, o.optimizer);
-                parameter_booking& b = s->bookings[static_cast<std::size_t>(j)] = parameter_booking(
-                    l, dev, name,
-                    [&](std::size_t n) { return std::visit([&](const auto& opt) { return opt.state_floats(n); }, o.optimizer); },
-                    state_label);
+                parameter_booking& b = s->bookings[static_cast<std::size_t>(j)] =
+                    parameter_booking(l, dev, name, state_floats, state_label);
                 info.parameter_bytes += b.stage_parameter_bytes();
                 info.optimizer_bytes += b.stage_state_bytes();
             }
@@ -206,10 +208,6 @@ struct plan_builder {
             s->info.push_back(info);
         }
         s->predicted = simulate(table, choice.costs);
-        std::vector<std::size_t> update_floats(s->devices.size(), 0); // parameters each device updates
-        for (const stage_layout& sl : s->layout)
-            for (int j = sl.first; j < sl.last; ++j)
-                update_floats[static_cast<std::size_t>(sl.device)] += net.layers()[static_cast<std::size_t>(j)].parameters().size();
         const std::size_t most = *std::max_element(update_floats.begin(), update_floats.end());
         s->predicted.optimizer_seconds =
             static_cast<double>(most) * optimizer_seconds_per_parameter(o.optimizer, o, s->devices.front(), most);
