@@ -77,11 +77,16 @@ template <>
 struct cuda_backend<gpu_policy> {
     /// Whether trident::automatic may use `device` now: a driver, a device, the index in range, not
     /// prohibited, no sticky error in the process, and this program's kernels run there (a failed
-    /// probe is asked again after a back-off, devices.cuh).  Never throws.
+    /// probe is asked again after a back-off, devices.cuh).  Never throws.  A probe that meets a
+    /// sticky error made before trident's first call (a user's kernel that faulted) records it and
+    /// answers true once, so that this call reports the error (gpu_call throws it) and later calls
+    /// see the record and run on par.
     static bool device_answers(int device) noexcept
     {
         try {
-            return sticky_error().code.load() == 0 && device_problem(device).empty() && device_runs_kernels(device);
+            if (sticky_error().code.load() != 0 || !device_problem(device).empty())
+                return false;
+            return device_runs_kernels(device) || sticky_error().code.load() != 0;
         } catch (...) {
             return false;
         }

@@ -120,15 +120,18 @@ inline bool device_runs_kernels(int device) noexcept
     if (steady_ns() < h.retry_at_ns.load())
         return false;
     int previous = 0;
-    bool ok = cudaGetDevice(&previous) == cudaSuccess;
-    const bool switched = ok && previous != device;
+    cudaError_t status = cudaGetDevice(&previous);
+    const bool switched = status == cudaSuccess && previous != device;
     if (switched)
-        ok = cudaSetDevice(device) == cudaSuccess;
+        status = cudaSetDevice(device);
     cudaFuncAttributes attributes{};
-    ok = ok && cudaFuncGetAttributes(&attributes, probe_kernel<0>) == cudaSuccess;
+    if (status == cudaSuccess)
+        status = cudaFuncGetAttributes(&attributes, probe_kernel<0>);
     if (switched)
         (void)cudaSetDevice(previous);
     (void)cudaGetLastError();
+    note_cuda_failure(status); // a sticky error from before trident's first call: recorded (check.cuh)
+    const bool ok = status == cudaSuccess;
     if (ok) {
         h.failures.store(0);
         h.runs_kernels.store(1, std::memory_order_release);
