@@ -3,12 +3,28 @@
 #define CATCH_CONFIG_RUNNER
 #include <catch2/catch.hpp>
 
+#include "gpu/gpu_test_env.hpp"
+
 #include <cuda_runtime.h>
 
 #include <cstdio>
+#include <fstream>
+#include <string>
 
-/// This program's path, for tests that run a part of it in a process of their own.
 const char* trident_test_argv0 = "";
+
+bool under_compute_sanitizer()
+{
+    static const bool watched = [] {
+        std::ifstream maps("/proc/self/maps");
+        std::string line;
+        while (std::getline(maps, line))
+            if (line.find("compute-sanitizer") != std::string::npos || line.find("libsanitizer-") != std::string::npos)
+                return true;
+        return false;
+    }();
+    return watched;
+}
 
 int main(int argc, char* argv[])
 {

@@ -3,6 +3,7 @@
 // and error reporting.
 
 #include "common/algorithm_checks.hpp"
+#include "gpu/gpu_test_env.hpp"
 
 #include <nv/target>
 
@@ -161,15 +162,20 @@ TEST_CASE("gpu: errors name the device index and the sizes", "[gpu][errors]")
     REQUIRE_THROWS_AS(trident::exclusive_scan(trident::gpu, v, shorter, 0), std::invalid_argument);
     REQUIRE_THROWS_AS(trident::gpu.device(-1), std::invalid_argument);
 
-    // a CUDA failure is a cuda_error naming the call (an absurd allocation: out of memory)
-    try {
-        trident::device_vector<double> huge(std::size_t{1} << 50);
-        FAIL("no exception");
-    } catch (const trident::cuda_error& e) {
-        const std::string what = e.what();
-        INFO(what);
-        REQUIRE(what.find("cudaMallocAsync") != std::string::npos);
-        REQUIRE(e.code() != 0);
+    // a CUDA failure is a cuda_error naming the call (an absurd allocation: out of memory; not
+    // provoked under compute-sanitizer, where it would count as an error of the run)
+    if (under_compute_sanitizer()) {
+        WARN("compute-sanitizer: the out-of-memory check is left out");
+    } else {
+        try {
+            trident::device_vector<double> huge(std::size_t{1} << 50);
+            FAIL("no exception");
+        } catch (const trident::cuda_error& e) {
+            const std::string what = e.what();
+            INFO(what);
+            REQUIRE(what.find("cudaMallocAsync") != std::string::npos);
+            REQUIRE(e.code() != 0);
+        }
     }
     // and the device still works afterwards
     REQUIRE(trident::reduce(trident::gpu, v, 0) == 10);

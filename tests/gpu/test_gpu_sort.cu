@@ -2,6 +2,7 @@
 // order or std::greater, CUB merge sort otherwise; stability with key/index records.
 
 #include "common/algorithm_checks.hpp"
+#include "gpu/gpu_test_env.hpp"
 
 #include <algorithm>
 #include <cstdint>
@@ -11,7 +12,7 @@ using namespace trident_test;
 
 TEST_CASE("gpu: sort of arithmetic keys matches std::stable_sort (radix and merge paths)", "[gpu][sort]")
 {
-    for (std::size_t n : test_sizes()) {
+    for (std::size_t n : gpu_sizes(test_sizes())) {
         check_sort_keys<int>(trident::gpu, n);
         check_sort_keys<double>(trident::gpu, n);
     }
@@ -19,13 +20,13 @@ TEST_CASE("gpu: sort of arithmetic keys matches std::stable_sort (radix and merg
 
 TEST_CASE("gpu: stable_sort keeps ties in input order (records sorted by key)", "[gpu][sort]")
 {
-    for (std::size_t n : test_sizes())
+    for (std::size_t n : gpu_sizes(test_sizes()))
         check_sort_records(trident::gpu, n);
 }
 
 TEST_CASE("gpu: sort of device_vectors", "[gpu][sort][device_vector]")
 {
-    for (std::size_t n : {std::size_t{0}, std::size_t{1}, std::size_t{2}, std::size_t{7}, std::size_t{1000}, big_size}) {
+    for (std::size_t n : gpu_sizes({0, 1, 2, 7, 1000, big_size})) {
         CAPTURE(n);
         const std::vector<std::uint32_t> keys = random_keys<std::uint32_t>(n, seed_for(n) + 31);
         std::vector<std::uint32_t> asc = keys, desc = keys;
