@@ -29,6 +29,8 @@
 ///   calling thread's default stream (cudaStreamPerThread), never the legacy default stream.
 ///   upload and download return with the copy done (the host span may be reused at once);
 ///   copy_from and fill_zero are enqueued (stream-ordered) and return at once.
+/// - rebook(dev, what): the booking moves to another GPU device (a message between two budgets of
+///   one GPU, or a payload arriving from another GPU before its peer copy); the memory stays.
 /// - copy_from(source, stream): the same shape; cudaMemcpyAsync when both are on one CUDA device,
 ///   cudaMemcpyPeerAsync otherwise (through the host when the GPUs have no peer access).  `stream`
 ///   belongs to this (the destination) tensor's device; the caller orders it after the source's
@@ -230,6 +232,16 @@ public:
             TRIDENT_CUDA_CHECK(cudaMemcpyPeerAsync(data_, index_, source.data_, source.index_, bytes(), s));
     }
 
+    /// Moves the booking to `dev` (a GPU device; booked there first, then released here): the
+    /// memory stays on its CUDA device (cuda_index() does not change).
+    /// \throws trident::out_of_memory from `dev`, and then nothing changes; std::invalid_argument
+    ///   for a CPU device.
+    void rebook(const trident::device& dev, std::string_view what)
+    {
+        detail::require_gpu_device(dev, "device_tensor::rebook");
+        memory_lease fresh = dev.reserve(bytes(), what);
+        lease_ = std::move(fresh);
+    }
     /// Zeros, enqueued on `stream`.
     void fill_zero(cudaStream_t stream = nullptr)
     {

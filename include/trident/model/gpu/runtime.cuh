@@ -23,11 +23,13 @@
 /// - In a step: the gradients zeroed on the device; each F / B / W of the device's action list on
 ///   the stream, the activations between a stage's layers, the saved floats and the gradients
 ///   kept for W in device memory booked on the device (recomputation: only the stage's input kept).
-///   Messages between devices stay host `buffer`s booked on the sending / receiving device: an
-///   activation or gradient leaving the stage is downloaded, one arriving is uploaded (stage 0
-///   uploads its rows of x; the last stage uploads its targets and computes the loss with
-///   `loss_kernels`, its loss gradient taking the host round trip too).  No peer copies and no
-///   device payloads in the mailboxes yet.
+///   Messages stay in GPU memory: an activation or gradient leaving the stage is a device_tensor
+///   carried by the message (a buffer's device_payload), complete when sent (the stream is
+///   synchronised first).  A GPU device receiving it takes the tensor as it is when it lives on its
+///   own CUDA device (two budgets of one GPU: no copy, the booking moves), else copies it with
+///   cudaMemcpyPeerAsync; a CPU device receiving it gets a host copy (buffer::rebook).  A host
+///   message arriving from a CPU device is uploaded; stage 0 uploads its rows of x; the last stage
+///   uploads its targets and computes the loss with `loss_kernels`.
 /// - After the step: the optimizer (`gpu::update`) on the device, then the parameters and
 ///   gradients downloaded into the network's host layers, so that `net` holds the trained values
 ///   as on a CPU device.  Parameters changed on the host after shard() are not seen by the GPU.
@@ -36,10 +38,10 @@
 ///   within float rounding (layer_kernels.cuh says where the order of additions differs).
 /// - Costs: a GPU first device is not profiled (estimated costs, costs_from::estimate).
 /// - Memory: the plan's memory model (plan_memory.hpp) is a CPU stage's; a GPU stage also books on
-///   its device, in a step, a second copy of a message while it is uploaded or downloaded, the
-///   targets' and loss gradient's device copies and loss_kernels' scratch: a budget cut to the
-///   predicted peak can be exceeded in the step (out_of_memory, reaching the caller as a
-///   stage_error).
+///   its device, in a step, a second copy of a message while it is uploaded or copied from another
+///   GPU, the copy of its output activation that it sends (the output itself is kept for
+///   backward), the targets' device copy and loss_kernels' scratch: a budget cut to the predicted
+///   peak can be exceeded in the step (out_of_memory, reaching the caller as a stage_error).
 ///
 /// \throws (from shard()) std::invalid_argument for a layer with no GPU implementation on a GPU
 ///   stage; trident::out_of_memory naming the GPU device when its parameters, gradients or state do
@@ -66,8 +68,10 @@
 #include <cstddef>
 #include <map>
 #include <memory>
+#include <span>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 #include <variant>
@@ -124,6 +128,43 @@ inline device_tensor upload_matrix(const trident::device& dev, matrix_view<const
         t.upload(packed, stream);
     }
     return t;
+}
+
+/// A message's floats in GPU memory: a device_tensor that a buffer carries between devices.
+class tensor_payload final : public model::detail::device_payload {
+public:
+    explicit tensor_payload(device_tensor t) : tensor(std::move(t)) {}
+    void copy_to_host(std::span<float> out) const override { tensor.download(out); }
+    void rebook(const trident::device& dev, std::string_view what) override { tensor.rebook(dev, what); }
+    device_tensor tensor;
+};
+
+/// `t` as a message: waits for `stream` (the tensor is complete when another device takes it).
+inline buffer send_tensor(device_tensor t, cudaStream_t stream)
+{
+    TRIDENT_CUDA_CHECK(cudaStreamSynchronize(stream));
+    const std::size_t rows = t.rows(), cols = t.cols();
+    return buffer(std::make_unique<tensor_payload>(std::move(t)), rows, cols);
+}
+
+/// A received message as a device_tensor on `dev`: the sender's tensor itself when it lives on
+/// dev's CUDA device (its booking already moved to `dev` by the receive), a peer copy when it lives
+/// on another GPU, an upload of a host buffer.  Returns with the data usable on `stream`.
+inline device_tensor take_tensor(buffer message, const trident::device& dev, const std::string& what,
+                                 cudaStream_t stream)
+{
+    if (message.payload() == nullptr)
+        return upload_matrix(dev, message.view(), what, stream);
+    std::unique_ptr<model::detail::device_payload> p = message.release_payload();
+    auto* tp = dynamic_cast<tensor_payload*>(p.get());
+    if (tp == nullptr)
+        throw std::logic_error("trident::model: a GPU message of another runtime reached " + what);
+    if (tp->tensor.cuda_index() == dev.gpu_index())
+        return std::move(tp->tensor);
+    device_tensor copy(dev, tp->tensor.rows(), tp->tensor.cols(), what);
+    copy.copy_from(tp->tensor, stream);
+    TRIDENT_CUDA_CHECK(cudaStreamSynchronize(stream)); // before the source is freed on its device
+    return copy;
 }
 
 class stage_runtime;
@@ -262,8 +303,7 @@ inline buffer gpu_stage_executor::forward(int stage, int mb, buffer received)
     if (stage == 0) {
         st.input = upload_matrix(dev_, ctx_.x.row_block(r.first, r.count), step_label("input", stage, mb), stream_);
     } else {
-        st.input = upload_matrix(dev_, received.view(), step_label("activation received (GPU copy)", stage, mb), stream_);
-        received = buffer{}; // the host copy is given back now
+        st.input = take_tensor(std::move(received), dev_, step_label("activation received", stage, mb), stream_);
     }
     run_forward(sl, stage, mb, st);
     const device_tensor& logits = st.layers.back().out;
@@ -271,18 +311,18 @@ inline buffer gpu_stage_executor::forward(int stage, int mb, buffer received)
     if (stage == last_stage) {
         const device_tensor targets = upload_matrix(dev_, ctx_.y.row_block(r.first, r.count),
                                                     step_label("targets", stage, mb), stream_);
-        device_tensor grad(dev_, logits.rows(), logits.cols(), step_label("loss gradient (GPU)", stage, mb));
+        device_tensor grad(dev_, logits.rows(), logits.cols(), step_label("loss gradient", stage, mb));
         ctx_.losses[static_cast<std::size_t>(mb)] = std::visit(
             [&](const auto& l) {
                 const loss_kernels<std::decay_t<decltype(l)>> lk(dev_, l);
                 return lk.value_and_gradient(logits.view(), targets.view(), grad.view(), ctx_.scale, stream_);
             },
             rt_.loss());
-        message = buffer(dev_, grad.rows(), grad.cols(), step_label("loss gradient", stage, mb));
-        grad.download(message.span(), stream_);
-    } else {
-        message = buffer(dev_, logits.rows(), logits.cols(), step_label("activation to send", stage, mb));
-        logits.download(message.span(), stream_);
+        message = send_tensor(std::move(grad), stream_);
+    } else { // the output stays for backward: a copy leaves
+        device_tensor out(dev_, logits.rows(), logits.cols(), step_label("activation to send", stage, mb));
+        out.copy_from(logits, stream_);
+        message = send_tensor(std::move(out), stream_);
     }
     if (sl.recompute) { // keep only the input
         st.layers.clear();
@@ -291,7 +331,7 @@ inline buffer gpu_stage_executor::forward(int stage, int mb, buffer received)
     return message;
 }
 
-inline buffer gpu_stage_executor::backward(int stage, int mb, buffer grad_host, bool weights)
+inline buffer gpu_stage_executor::backward(int stage, int mb, buffer received, bool weights)
 {
     const stage_layout& sl = (*ctx_.stages)[static_cast<std::size_t>(stage)];
     const auto& feat = *ctx_.features;
@@ -301,8 +341,7 @@ inline buffer gpu_stage_executor::backward(int stage, int mb, buffer grad_host, 
     micro_batch_state& st = it->second;
     if (!st.forward_kept)
         run_forward(sl, stage, mb, st); // recomputation
-    device_tensor grad = upload_matrix(dev_, grad_host.view(), step_label("gradient received (GPU copy)", stage, mb), stream_);
-    grad_host = buffer{};
+    device_tensor grad = take_tensor(std::move(received), dev_, step_label("gradient received", stage, mb), stream_);
     bool pending_weights = false;
     for (int j = sl.last - 1; j >= sl.first; --j) {
         auto& ls = st.layers[static_cast<std::size_t>(j - sl.first)];
@@ -328,10 +367,8 @@ inline buffer gpu_stage_executor::backward(int stage, int mb, buffer grad_host, 
         grad = std::move(grad_in); // a gradient still read by queued kernels: its free waits for them
     }
     buffer out;
-    if (stage > 0) {
-        out = buffer(dev_, grad.rows(), grad.cols(), step_label("input gradient to send", stage, mb));
-        grad.download(out.span(), stream_);
-    }
+    if (stage > 0)
+        out = send_tensor(std::move(grad), stream_);
     if (!pending_weights)
         states_.erase(it);
     return out;
