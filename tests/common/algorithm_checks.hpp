@@ -262,15 +262,17 @@ inline std::vector<std::size_t> test_sizes(std::uint64_t seed = 20261123)
                                    32769, 65537, big_size};
 #if defined(TRIDENT_TESTS_SANITIZED)
     constexpr std::size_t large_max = 100000;
+    constexpr int large_count = 1; // the big size and 65537 are odd sizes above the radix threshold too
 #else
     sizes.push_back(131073); // two radix blocks at 2 workers, four at 8
     constexpr std::size_t large_max = 200000;
+    constexpr int large_count = 2;
 #endif
     std::mt19937_64 gen(seed);
     std::uniform_int_distribution<std::size_t> small(10, 5000), large(5000, large_max);
     for (int k = 0; k < 3; ++k)
         sizes.push_back(small(gen));
-    for (int k = 0; k < 2; ++k)
+    for (int k = 0; k < large_count; ++k)
         sizes.push_back(large(gen));
     return sizes;
 }
