@@ -14,14 +14,18 @@ using namespace trident_test;
 TEMPLATE_TEST_CASE("sort and stable_sort of arithmetic keys match std::stable_sort", "[sort][cpu]", int, unsigned,
                    float, double, std::int8_t, std::int64_t)
 {
-    for (std::size_t n : test_sizes())
-        for_each_cpu_policy([&](const auto& policy) { check_sort_keys<TestType>(policy, n); });
+    for (std::size_t n : test_sizes()) {
+        const auto input = make_sort_keys_case<TestType>(n); // the std:: references once per size
+        for_each_cpu_policy([&](const auto& policy) { check_sort_keys(policy, input); });
+    }
 }
 
 TEST_CASE("stable_sort with a comparator on the key keeps equal keys in input order", "[sort][cpu]")
 {
-    for (std::size_t n : test_sizes())
-        for_each_cpu_policy([&](const auto& policy) { check_sort_records(policy, n); });
+    for (std::size_t n : test_sizes()) {
+        const auto input = make_sort_records_case(n);
+        for_each_cpu_policy([&](const auto& policy) { check_sort_records(policy, input); });
+    }
 }
 
 TEST_CASE("the radix sort of floats is stable for -0.0 and +0.0", "[sort][cpu]")
