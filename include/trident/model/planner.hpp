@@ -11,9 +11,9 @@
 /// interleaved only when m is a multiple of the devices and chunks >= 2; recomputation off and on
 /// when options.recomputation is {automatic}, else as given (a per-stage list applies only to the
 /// schedules with that many stages).  Costs: measured once (costs_from::measured: on every CPU
-/// device at once, see shard.hpp) with options.micro_batches' rows, and scaled by the rows for the other counts (the layers' work is
-/// linear in the rows; small micro-batches run below that line, so their predictions are optimistic);
-/// or estimated from flops for each count.
+/// device at once, see shard.hpp) with options.micro_batches' rows, and scaled by the rows for the
+/// other counts (the layers' work is linear in the rows; small micro-batches run below that line,
+/// so their predictions are optimistic); or estimated from flops for each count.
 ///
 /// \code
 ///   for (const auto& c : trident::model::plan_candidates(net, devices, {.batch_size = 64}))
