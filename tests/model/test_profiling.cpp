@@ -1,5 +1,6 @@
-// shard()'s profiling pass (model/detail/layer_costs.hpp: measured_costs): on p CPU devices every
-// device profiles the layers at the same time, each on a thread of its own inside its own arena;
+// shard()'s profiling passes (model/detail/layer_costs.hpp: measured_costs; stage_profile.hpp): on
+// p CPU devices every device profiles the layers at the same time, each on a thread of its own
+// inside its own arena, and once the stages are known, each device its own stages' layers again;
 // the partition takes each device's speed from those measurements (not from its threads); the
 // estimate mode runs nothing; the layers' gradients are as before; a layer's exception reaches
 // the caller.  Nothing here asserts a time: the checks are on who ran what, and on outcomes with
@@ -13,6 +14,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -30,6 +32,7 @@ struct probe_log {
     std::mutex mutex;
     std::set<std::thread::id> threads;
     std::set<int> arena_sizes;
+    std::map<std::pair<int, int>, int> forwards_by; // (the probe's index, the arena's size): forward calls
 };
 
 /// An identity layer (any width) that records its calls in a shared probe_log.  Its first forward
@@ -40,14 +43,17 @@ struct probe {
     std::shared_ptr<probe_log> log;
     bool wait_for_company = false;
     int slow_threads = 0;
+    int index = 0;
 
-    void visit() const
+    void visit(bool forward) const
     {
         const int arena = tbb::this_task_arena::max_concurrency();
         {
             std::lock_guard hold(log->mutex);
             log->threads.insert(std::this_thread::get_id());
             log->arena_sizes.insert(arena);
+            if (forward)
+                ++log->forwards_by[{index, arena}];
         }
         if (slow_threads != 0)
             std::this_thread::sleep_for(std::chrono::milliseconds(arena == slow_threads ? 8 : 1));
@@ -57,7 +63,7 @@ struct probe {
     void forward(trident::matrix_view<const float> in, trident::matrix_view<float> out, std::span<float>)
     {
         log->forwards.fetch_add(1);
-        visit();
+        visit(true);
         log->inside.fetch_add(1);
         if (wait_for_company) {
             const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
@@ -80,7 +86,7 @@ struct probe {
                   trident::matrix_view<const float> dy, trident::matrix_view<float> dx)
     {
         log->backwards.fetch_add(1);
-        visit();
+        visit(false);
         for (std::size_t r = 0; r < dy.rows(); ++r)
             for (std::size_t c = 0; c < dy.cols(); ++c)
                 dx(r, c) = dy(r, c);
@@ -101,9 +107,11 @@ TEST_CASE("measured costs: every device profiles at the same time, on a thread o
     mp::sequential net{probe{log, p > 1}, probe{log, p > 1}, mp::dense(8, 4, 1)};
     auto plan = mp::shard(net, cpu_devices(p), {.micro_batches = 2, .batch_size = 8, .input_features = 8});
     INFO("p = " << p);
-    // 1 warm-up + 3 timed passes per device, each through both probes.
-    CHECK(log->forwards.load() == 4 * 2 * p);
-    CHECK(log->backwards.load() == 4 * 2 * p);
+    // 1 warm-up + 3 timed passes per device, each through both probes; with 2 devices, once the
+    // stages are known, 4 more passes of each device through its own stages (each probe once more).
+    const int calls = 4 * 2 * p + (p > 1 ? 4 * 2 : 0);
+    CHECK(log->forwards.load() == calls);
+    CHECK(log->backwards.load() == calls);
     CHECK(static_cast<int>(log->threads.size()) == p); // one thread per device
     CHECK(log->arena_sizes == std::set<int>{1});         // inside the devices' 1-thread arenas
     if (p > 1)
@@ -120,7 +128,7 @@ TEST_CASE("measured costs: the partition takes each device's measured speed, not
     auto log = std::make_shared<probe_log>();
     std::vector<mp::any_layer> layers;
     for (int j = 0; j < 6; ++j)
-        layers.emplace_back(probe{log, false, /*slow_threads*/ 2});
+        layers.emplace_back(probe{log, false, /*slow_threads*/ 2, j});
     mp::sequential net(std::move(layers));
     const std::vector<trident::device> devices{trident::cpu_device(1, default_budget, "one thread"),
                                                trident::cpu_device(2, default_budget, "two threads")};
@@ -137,6 +145,17 @@ TEST_CASE("measured costs: the partition takes each device's measured speed, not
                         << " on two threads");
         CHECK(s0.last_layer - s0.first_layer > s1.last_layer - s1.first_layer);
         CHECK(log->arena_sizes == std::set<int>{1, 2}); // each device ran the probes in its own arena
+        // Every layer 4 times on each device (before the partition), then 4 times more on its
+        // stage's device only (after): 8 forwards in that device's arena, 4 in the other's.
+        for (std::size_t s = 0; s < 2; ++s) {
+            const auto& st = plan.stages()[s];
+            const int mine = devices[static_cast<std::size_t>(st.device)].threads(), other = 3 - mine;
+            for (int j = st.first_layer; j < st.last_layer; ++j) {
+                INFO("layer " << j << " of stage " << s);
+                CHECK(log->forwards_by[{j, mine}] == 8);
+                CHECK(log->forwards_by[{j, other}] == 4);
+            }
+        }
     }
     SECTION("estimate: nothing runs, and the speeds are the threads: the two-thread device gets more layers")
     {

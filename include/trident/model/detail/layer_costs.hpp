@@ -90,10 +90,10 @@ inline double median_of(std::vector<double> times)
 }
 
 /// One device's share of measured_costs(): `passes` + 1 passes (the first warms up) of its own
-/// sample micro-batch (`acts`, `grads`, `saved`: this device's scratch) through every layer, the
-/// forward in layer order from layer `offset` round to layer offset - 1, the backward in the reverse
-/// order; layer j runs only while its mutex `locks[j]` is held (the layers are shared by every
-/// device's pass), and only that time is counted.  Appends each call's seconds to f, bi, bw.
+/// sample micro-batch (`acts`, `grads`, `saved`: this device's scratch) through the layers `order`,
+/// the forward in that order, the backward in the reverse order; layer j runs only while its mutex
+/// `locks[j]` is held (the layers are shared by every device's pass), and only that time is
+/// counted.  Appends each call's seconds to f, bi, bw.
 struct device_pass {
     std::vector<any_layer>& layers;
     const std::vector<std::size_t>& feat;
@@ -102,12 +102,12 @@ struct device_pass {
     std::vector<std::mutex>& locks;
     const std::atomic<bool>& failed;
 
-    void operator()(std::size_t offset, std::size_t passes, std::vector<std::vector<double>>& f,
+    void operator()(const std::vector<std::size_t>& order, std::size_t passes, std::vector<std::vector<double>>& f,
                     std::vector<std::vector<double>>& bi, std::vector<std::vector<double>>& bw) const
     {
         const std::size_t n = layers.size();
         // acts[j]: layer j's input (acts[n]: the output); grads[j]: the gradient at acts[j].  Every
-        // one filled with deterministic values: a pass that starts at layer `offset` reads them.
+        // one filled with deterministic values: a pass that does not start at layer 0 reads them.
         std::vector<std::vector<float>> acts(n + 1), grads(n + 1), saved(n);
         for (std::size_t j = 0; j <= n; ++j) {
             acts[j].resize(rows * feat[j]);
@@ -122,15 +122,15 @@ struct device_pass {
         auto in = [&](std::vector<float>& v, std::size_t j) { return matrix_view<const float>(v.data(), rows, feat[j]); };
         auto out = [&](std::vector<float>& v, std::size_t j) { return matrix_view<float>(v.data(), rows, feat[j]); };
         for (std::size_t r = 0; r <= passes; ++r) { // pass 0 warms up
-            for (std::size_t i = 0; i < n && !failed.load(); ++i) {
-                const std::size_t j = (offset + i) % n;
+            for (std::size_t i = 0; i < order.size() && !failed.load(); ++i) {
+                const std::size_t j = order[i];
                 std::lock_guard hold(locks[j]);
                 const double t = seconds_of([&] { layers[j].forward(in(acts[j], j), out(acts[j + 1], j + 1), saved[j]); });
                 if (r > 0)
                     f[j].push_back(t);
             }
-            for (std::size_t i = 0; i < n && !failed.load(); ++i) {
-                const std::size_t j = (offset + 2 * n - 1 - i) % n;
+            for (std::size_t i = order.size(); i-- > 0 && !failed.load();) {
+                const std::size_t j = order[i];
                 auto& l = layers[j];
                 const auto x = in(acts[j], j), y = in(acts[j + 1], j + 1), dy = in(grads[j + 1], j + 1);
                 const auto dx = out(grads[j], j);
@@ -166,21 +166,34 @@ struct device_pass {
 /// costs_from::estimate scales them.  The first device must be a CPU device.  The layers' gradients
 /// are restored afterwards.  Scratch: per CPU device, the activations and gradients of one
 /// micro-batch through the whole network, in host memory that no device books (nothing has run yet).
-/// Wall time: about (repeats + 1) passes of the slowest device.
+/// Wall time: about (repeats + 1) passes of the slowest device.  With `only` (per device, the layers
+/// it holds, in order; plan_builder passes each device's stages once they are known): each CPU
+/// device passes through those layers alone, and the other layers' times are 0.
 /// \throws what a layer throws (the first device's error first), after every device's pass stopped.
 inline std::vector<std::vector<layer_cost>> measured_costs(sequential& net, const std::vector<std::size_t>& feat,
                                                            std::size_t rows, const std::vector<device>& devices,
-                                                           int repeats = 3)
+                                                           int repeats = 3,
+                                                           const std::vector<std::vector<std::size_t>>& only = {})
 {
     const std::vector<layer_cost> base = estimated_costs(net, feat, rows, 1.0);
     auto& layers = net.layers();
     const std::size_t n = layers.size(), p = devices.size();
     std::vector<std::size_t> profiled; // the CPU devices
     for (std::size_t d = 0; d < p; ++d)
-        if (devices[d].kind() == device_kind::cpu)
+        if (devices[d].kind() == device_kind::cpu && (only.empty() || !only[d].empty()))
             profiled.push_back(d);
-    if (profiled.empty() || profiled.front() != 0)
+    if (only.empty() && (profiled.empty() || profiled.front() != 0))
         throw std::logic_error("trident::model: measured costs need a CPU first device");
+    std::vector<std::vector<std::size_t>> order(p); // per device, the layers of its forward pass
+    for (std::size_t k = 0; k < profiled.size(); ++k) {
+        const std::size_t d = profiled[k];
+        if (!only.empty()) {
+            order[d] = only[d];
+            continue;
+        }
+        for (std::size_t i = 0; i < n; ++i)
+            order[d].push_back((k * n / profiled.size() + i) % n);
+    }
     std::vector<std::vector<float>> kept(n);
     for (std::size_t j = 0; j < n; ++j) {
         const auto g = layers[j].gradients();
@@ -196,7 +209,7 @@ inline std::vector<std::vector<layer_cost>> measured_costs(sequential& net, cons
     auto run = [&](std::size_t k) {
         const std::size_t d = profiled[k];
         try {
-            devices[d].execute([&] { pass(k * n / profiled.size(), passes, f[d], bi[d], bw[d]); });
+            devices[d].execute([&] { pass(order[d], passes, f[d], bi[d], bw[d]); });
         } catch (...) {
             errors[d] = std::current_exception();
             failed.store(true);
@@ -212,7 +225,8 @@ inline std::vector<std::vector<layer_cost>> measured_costs(sequential& net, cons
                 failed.store(true);
             }
         }
-        run(0);
+        if (!profiled.empty())
+            run(0);
     } // joined
     for (std::size_t j = 0; j < n; ++j) {
         const auto g = layers[j].gradients();
@@ -223,13 +237,13 @@ inline std::vector<std::vector<layer_cost>> measured_costs(sequential& net, cons
             std::rethrow_exception(e);
     std::vector<std::vector<layer_cost>> c(p, base);
     for (std::size_t d : profiled)
-        for (std::size_t j = 0; j < n; ++j) {
+        for (std::size_t j : order[d]) {
             c[d][j].forward = median_of(std::move(f[d][j]));
             c[d][j].backward_input = median_of(std::move(bi[d][j]));
             c[d][j].backward_weight = median_of(std::move(bw[d][j]));
         }
     const auto first_threads = static_cast<double>(devices.front().threads());
-    for (std::size_t d = 0; d < p; ++d)
+    for (std::size_t d = 0; d < p && only.empty(); ++d)
         if (devices[d].kind() != device_kind::cpu)
             for (std::size_t j = 0; j < n; ++j) {
                 c[d][j].forward = c[0][j].forward * first_threads / devices[d].threads();
