@@ -218,3 +218,22 @@ TEST_CASE("the optimizer's predicted time: the device with the most parameters t
     auto measured = mp::shard(net, cpu_devices(2), {.micro_batches = 2, .batch_size = 8, .optimizer = mp::adam{}});
     CHECK(measured.predicted().optimizer_seconds > 0);
 }
+
+TEST_CASE("measured costs on one device of two threads are its own times, not divided by its threads",
+          "[model][profiling]")
+{
+    const std::size_t allowed =
+        std::max<std::size_t>(2, tbb::global_control::active_value(tbb::global_control::max_allowed_parallelism));
+    tbb::global_control two(tbb::global_control::max_allowed_parallelism, allowed);
+    auto log = std::make_shared<probe_log>();
+    std::vector<mp::any_layer> layers;
+    for (int j = 0; j < 3; ++j)
+        layers.emplace_back(probe{log, false, /*slow_threads*/ 2, j}); // 8 ms per call in a 2-thread arena
+    mp::sequential net(std::move(layers));
+    auto plan = mp::shard(net, {trident::cpu_device(2, default_budget)},
+                          {.micro_batches = 1, .batch_size = 4, .input_features = 4});
+    REQUIRE(plan.stages().size() == 1);
+    // A sleep lasts at least its duration: every layer's forward and backward took >= 8 ms.
+    CHECK(plan.stages()[0].forward_seconds >= 3 * 0.008);
+    CHECK(plan.stages()[0].backward_input_seconds >= 3 * 0.008);
+}

@@ -115,8 +115,8 @@ inline std::size_t largest_micro_batch(std::size_t batch, int m)
                                     "micro_batches >= 1");
     const std::vector<std::size_t> feat = detail::network_widths(net, o.input_features);
     const std::size_t rows0 = detail::largest_micro_batch(o.batch_size, o.micro_batches);
-    std::vector<std::vector<detail::layer_cost>> measured; // per device
-    if (o.costs == costs_from::measured)
+    std::vector<std::vector<detail::layer_cost>> measured; // per device (a GPU first device: estimated, as shard())
+    if (o.costs == costs_from::measured && devices.front().kind() == device_kind::cpu)
         measured = detail::measured_costs(net, feat, rows0, devices);
 
     std::vector<int> counts;
@@ -146,6 +146,7 @@ inline std::size_t largest_micro_batch(std::size_t batch, int m)
             const schedule_table table = detail::built_in_table(kind, p, m, o.chunks);
             for (bool rec : {false, true}) {
                 shard_options oc = o;
+                oc.costs = measured.empty() ? costs_from::estimate : costs_from::measured;
                 if (automatic_recompute)
                     oc.recomputation = {rec ? model::recompute::on : model::recompute::off};
                 else if (rec)

@@ -235,7 +235,10 @@ inline std::vector<std::vector<layer_cost>> measured_costs(sequential& net, cons
     for (const std::exception_ptr& e : errors)
         if (e)
             std::rethrow_exception(e);
-    std::vector<std::vector<layer_cost>> c(p, base);
+    std::vector<layer_cost> unmeasured = base; // the bytes, no times
+    for (layer_cost& k : unmeasured)
+        k.forward = k.backward_input = k.backward_weight = 0;
+    std::vector<std::vector<layer_cost>> c(p, unmeasured);
     for (std::size_t d : profiled)
         for (std::size_t j : order[d]) {
             c[d][j].forward = median_of(std::move(f[d][j]));

@@ -130,6 +130,7 @@ struct plan_builder {
                 best = &c;
         if (best == nullptr) { // the most frugal candidate's out_of_memory: 1F1B, most micro-batches, recomputed
             shard_options frugal = o;
+            frugal.costs = costs_from::estimate; // the message needs only the bytes
             frugal.schedule = model::schedule::one_f_one_b;
             frugal.micro_batches = 1;
             for (const plan_candidate& c : cands)

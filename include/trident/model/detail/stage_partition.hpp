@@ -41,6 +41,7 @@ struct partition_inputs {
     const std::vector<layer_cost>& costs;                // per layer: bytes (and the first device's times)
     const std::vector<std::vector<layer_cost>>& times;   // per device its layers' seconds (measured), or
                                                          // one entry: seconds on one thread (estimate)
+    bool measured;                         // which of the two `times` holds
     std::vector<std::size_t> static_bytes; // per layer: parameters, gradients, optimizer state
 };
 
@@ -48,7 +49,7 @@ struct partition_inputs {
 /// thread's seconds / the device's threads.
 inline layer_cost time_on(const partition_inputs& in, std::size_t d, std::size_t j)
 {
-    if (in.times.size() > 1)
+    if (in.measured)
         return in.times[d][j];
     layer_cost k = in.times[0][j];
     const auto speed = static_cast<double>(in.devices[d].threads());
@@ -71,9 +72,9 @@ inline std::vector<double> device_speeds(const partition_inputs& in)
             t += k.forward + k.backward_input + k.backward_weight;
         return t;
     };
-    const double first = in.times.size() > 1 ? total(0) : 0.0;
+    const double first = in.measured ? total(0) : 0.0;
     for (std::size_t d = 0; d < in.devices.size(); ++d) {
-        if (in.times.size() <= 1) {
+        if (!in.measured) {
             speed.push_back(static_cast<double>(in.devices[d].threads()));
             continue;
         }
@@ -199,9 +200,11 @@ inline stage_choice choose_stages(const schedule_table& t, const std::vector<dev
                                   const std::vector<std::size_t>& feat, std::size_t rows,
                                   const std::vector<std::vector<layer_cost>>& times, sequential& net)
 {
-    if (times.empty() || (times.size() != 1 && times.size() != devices.size()))
+    const bool measured = o.costs == costs_from::measured;
+    if (times.size() != (measured ? devices.size() : 1))
         throw std::logic_error("trident::model: the layers' costs are for " + std::to_string(times.size()) +
-                               " devices, the plan has " + std::to_string(devices.size()));
+                               " devices, the plan has " + std::to_string(devices.size()) +
+                               (measured ? " (measured: one per device)" : " (estimated: one for all)"));
     const std::vector<layer_cost>& costs = times.front();
     const auto S = static_cast<std::size_t>(t.stages);
     std::vector<model::recompute> want = o.recomputation;
@@ -211,7 +214,7 @@ inline stage_choice choose_stages(const schedule_table& t, const std::vector<dev
         throw std::invalid_argument("trident::model::shard: options.recomputation has " + std::to_string(want.size()) +
                                     " entries; the schedule has " + std::to_string(S) + " stages (give 1 or " +
                                     std::to_string(S) + ")");
-    partition_inputs in{t, devices, feat, rows, costs, times, {}};
+    partition_inputs in{t, devices, feat, rows, costs, times, measured, {}};
     for (std::size_t j = 0; j < costs.size(); ++j) {
         if (costs[j].parameters_placed) { // on the layer's own devices: nothing of it on the stage's
             in.static_bytes.push_back(0);
