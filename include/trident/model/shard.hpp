@@ -26,9 +26,6 @@
 ///    (in_flight_micro_batches); recomputation per stage as asked (automatic: only on the stages
 ///    of devices that would not fit otherwise); a network that cannot fit is `out_of_memory`
 ///    naming the layer, the device and the bytes missing;
-/// 4b. measured, with several devices: every CPU device profiles again, all at once, only the
-///    layers of its own stages, as the plan will run them; the stages' costs (plan.stages(),
-///    the prediction) are those times;
 /// 5. the bookings: each stage's parameters and gradients (held in the layers; booked on their
 ///    device) and optimizer state (tensors on the device); on a GPU device, the GPU runtime's
 ///    device copies of them instead; and simulate() for the prediction.
@@ -50,10 +47,10 @@
 /// first-device costs estimated, and its messages go through host memory); without it a GPU
 /// device is std::invalid_argument with that sentence.
 /// Complexity: the profiling passes (4 forwards and backwards of each layer on one micro-batch, on
-/// every CPU device at once, then 4 of each device's own stages: the wall time of the slowest
-/// device's passes; scratch per CPU device: one micro-batch's activations and gradients through
-/// the network, host memory outside the budgets, freed before the bookings), the partition
-/// (O(stages * layers^2)) and simulate (O(actions)).
+/// every CPU device at once: the wall time of the slowest device's 4 passes; scratch per CPU
+/// device: one micro-batch's activations and gradients through the network, host memory outside
+/// the budgets, freed before the bookings), the partition (O(stages * layers^2)) and simulate
+/// (O(actions)).
 /// \throws std::invalid_argument for options out of range (each named with its value);
 ///   trident::model::invalid_schedule from validate(); trident::out_of_memory when the network does
 ///   not fit (the layer, the device and the bytes missing named) or a booking fails.

@@ -166,31 +166,27 @@ struct device_pass {
 /// costs_from::estimate scales them.  The first device must be a CPU device.  The layers' gradients
 /// are restored afterwards.  Scratch: per CPU device, the activations and gradients of one
 /// micro-batch through the whole network, in host memory that no device books (nothing has run yet).
-/// Wall time: about (repeats + 1) passes of the slowest device.  With `only` (per device, the layers
-/// it holds, in order; plan_builder passes each device's stages once they are known): each CPU
-/// device passes through those layers alone, and the other layers' times are 0.
+/// Wall time: about (repeats + 1) passes of the slowest device.  Every layer is profiled on every
+/// device because the partition needs each device's speed before it knows the stages.  (Profiling
+/// each device's own stages again once they are known predicted no better on a 2-core machine: a
+/// stage alone leaves more of the caches to its weights than a step with its micro-batches does.)
 /// \throws what a layer throws (the first device's error first), after every device's pass stopped.
 inline std::vector<std::vector<layer_cost>> measured_costs(sequential& net, const std::vector<std::size_t>& feat,
                                                            std::size_t rows, const std::vector<device>& devices,
-                                                           int repeats = 3,
-                                                           const std::vector<std::vector<std::size_t>>& only = {})
+                                                           int repeats = 3)
 {
     const std::vector<layer_cost> base = estimated_costs(net, feat, rows, 1.0);
     auto& layers = net.layers();
     const std::size_t n = layers.size(), p = devices.size();
     std::vector<std::size_t> profiled; // the CPU devices
     for (std::size_t d = 0; d < p; ++d)
-        if (devices[d].kind() == device_kind::cpu && (only.empty() || !only[d].empty()))
+        if (devices[d].kind() == device_kind::cpu)
             profiled.push_back(d);
-    if (only.empty() && (profiled.empty() || profiled.front() != 0))
+    if (profiled.empty() || profiled.front() != 0)
         throw std::logic_error("trident::model: measured costs need a CPU first device");
     std::vector<std::vector<std::size_t>> order(p); // per device, the layers of its forward pass
     for (std::size_t k = 0; k < profiled.size(); ++k) {
         const std::size_t d = profiled[k];
-        if (!only.empty()) {
-            order[d] = only[d];
-            continue;
-        }
         for (std::size_t i = 0; i < n; ++i)
             order[d].push_back((k * n / profiled.size() + i) % n);
     }
@@ -225,8 +221,7 @@ inline std::vector<std::vector<layer_cost>> measured_costs(sequential& net, cons
                 failed.store(true);
             }
         }
-        if (!profiled.empty())
-            run(0);
+        run(0);
     } // joined
     for (std::size_t j = 0; j < n; ++j) {
         const auto g = layers[j].gradients();
@@ -235,10 +230,7 @@ inline std::vector<std::vector<layer_cost>> measured_costs(sequential& net, cons
     for (const std::exception_ptr& e : errors)
         if (e)
             std::rethrow_exception(e);
-    std::vector<layer_cost> unmeasured = base; // the bytes, no times
-    for (layer_cost& k : unmeasured)
-        k.forward = k.backward_input = k.backward_weight = 0;
-    std::vector<std::vector<layer_cost>> c(p, unmeasured);
+    std::vector<std::vector<layer_cost>> c(p, base);
     for (std::size_t d : profiled)
         for (std::size_t j : order[d]) {
             c[d][j].forward = median_of(std::move(f[d][j]));
@@ -246,7 +238,7 @@ inline std::vector<std::vector<layer_cost>> measured_costs(sequential& net, cons
             c[d][j].backward_weight = median_of(std::move(bw[d][j]));
         }
     const auto first_threads = static_cast<double>(devices.front().threads());
-    for (std::size_t d = 0; d < p && only.empty(); ++d)
+    for (std::size_t d = 0; d < p; ++d)
         if (devices[d].kind() != device_kind::cpu)
             for (std::size_t j = 0; j < n; ++j) {
                 c[d][j].forward = c[0][j].forward * first_threads / devices[d].threads();

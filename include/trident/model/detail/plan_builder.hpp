@@ -8,7 +8,6 @@
 #include "trident/model/detail/optimizer_cost.hpp"
 #include "trident/model/detail/plan_state.hpp"
 #include "trident/model/detail/stage_partition.hpp"
-#include "trident/model/detail/stage_profile.hpp"
 #include "trident/model/plan.hpp"
 #include "trident/model/planner.hpp"
 #include "trident/model/schedule.hpp"
@@ -160,11 +159,7 @@ struct plan_builder {
                                 const std::vector<std::vector<layer_cost>>& costs)
     {
         auto s = std::make_unique<plan_state>();
-        stage_choice choice = choose_stages(table, devices, o, feat, rows, costs, net);
-        // Measured on several devices: the stages' costs once more, each device running only its
-        // own stages' layers, all at once, as the plan will run them (stage_profile.hpp).
-        if (o.costs == costs_from::measured && devices.size() > 1)
-            profile_stages(choice, net, feat, rows, devices);
+        const stage_choice choice = choose_stages(table, devices, o, feat, rows, costs, net);
         s->net = &net;
         s->devices = std::move(devices);
         s->layout = choice.layout;
