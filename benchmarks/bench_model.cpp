@@ -11,8 +11,9 @@
 // The network: 8 x dense(384, 384) and softmax cross-entropy over 384 classes, SGD with momentum,
 // a batch of 256 rows cut into m micro-batches: balanced stages (the partition gives each of p
 // stages 8 / p layers; interleaved: 8 / 2p).  One iteration is one plan.step(); the plan is built
-// (shard(), with its profiling pass) before the timed loop.  p = 4 on a machine with fewer than 4
-// cores oversubscribes it: the devices' threads take turns, and the label says so.
+// (shard(), with its profiling passes: every device profiles the layers at once) before the timed
+// loop.  p = 4 on a machine with fewer than 4 cores oversubscribes it: the devices' threads take
+// turns, and the label says so.
 //
 // Counters (per row):
 //   devices, micro_batches              p and m
@@ -22,6 +23,10 @@
 //   ideal_speedup                       pipeline_ideal, at most the cores (the devices are threads)
 //   predicted_seconds, predicted_bubble the plan's prediction (simulate() with the profiled costs,
 //                                       plus the optimizer's update: prediction::total_seconds())
+//   predicted_over_measured             predicted_seconds / the mean of the steps' wall times (the
+//                                       issue's target: >= 0.95)
+//   shard_seconds                       shard()'s wall time: the profiling passes (on every device at
+//                                       once), the partition, the bookings
 //   predicted_speedup                   one device's predicted time (m x the stages' F + B + W) /
 //                                       predicted_seconds
 //   predicted_gain_over_1f1b            simulate()'s 1F1B step with the plan's own stage costs / the
@@ -47,6 +52,7 @@
 #include <trident/trident.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <fstream>
 #include <string>
@@ -99,10 +105,12 @@ void pipeline_step(benchmark::State& state, config c)
     std::vector<trident::device> devices;
     for (int i = 0; i < c.devices; ++i)
         devices.push_back(trident::cpu_device(1, 256_MiB, "device " + std::to_string(i)));
+    const auto shard_start = std::chrono::steady_clock::now();
     auto plan = mp::shard(net, devices,
                           {.micro_batches = c.micro_batches, .batch_size = batch, .schedule = c.kind, .chunks = 2,
                            .optimizer = mp::sgd{.learning_rate = 1e-3, .momentum = 0.9},
                            .recomputation = {c.recompute ? mp::recompute::on : mp::recompute::off}});
+    const double shard_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - shard_start).count();
     const trident::matrix_view<const float> x(d.x.data(), batch, width), y(d.y.data(), batch, 1);
     (void)plan.step(x, y); // warm-up: first touch of every buffer
 
@@ -147,6 +155,11 @@ void pipeline_step(benchmark::State& state, config c)
     k["pipeline_ideal"] = p * m / (m + p - 1);
     k["ideal_speedup"] = std::min(p * m / (m + p - 1), static_cast<double>(cores()));
     k["predicted_seconds"] = pr.total_seconds(); // the optimizer's update included
+    double mean_step = 0;
+    for (const mp::step_stats& s : steps)
+        mean_step += s.seconds / static_cast<double>(steps.size());
+    k["predicted_over_measured"] = mean_step > 0 ? pr.total_seconds() / mean_step : 0.0;
+    k["shard_seconds"] = shard_seconds;
     k["predicted_bubble"] = pr.bubble_fraction;
     k["predicted_speedup"] = pr.step_time > 0 ? one_device / pr.step_time : 0.0; // the schedule's
     if (plan.schedule().stages == c.devices) {

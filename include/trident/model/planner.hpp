@@ -10,10 +10,10 @@
 /// Candidates: micro-batch counts m in {1, 2, 4, ..., 64} up to batch_size, and options.micro_batches;
 /// interleaved only when m is a multiple of the devices and chunks >= 2; recomputation off and on
 /// when options.recomputation is {automatic}, else as given (a per-stage list applies only to the
-/// schedules with that many stages).  Costs: measured once (costs_from::measured) with
-/// options.micro_batches' rows, and scaled by the rows for the other counts (the layers' work is
-/// linear in the rows; small micro-batches run below that line, so their predictions are optimistic);
-/// or estimated from flops for each count.
+/// schedules with that many stages).  Costs: measured once (costs_from::measured: on every CPU
+/// device at once, see shard.hpp) with options.micro_batches' rows, and scaled by the rows for the
+/// other counts (the layers' work is linear in the rows; small micro-batches run below that line,
+/// so their predictions are optimistic); or estimated from flops for each count.
 ///
 /// \code
 ///   for (const auto& c : trident::model::plan_candidates(net, devices, {.batch_size = 64}))
@@ -115,9 +115,9 @@ inline std::size_t largest_micro_batch(std::size_t batch, int m)
                                     "micro_batches >= 1");
     const std::vector<std::size_t> feat = detail::network_widths(net, o.input_features);
     const std::size_t rows0 = detail::largest_micro_batch(o.batch_size, o.micro_batches);
-    std::vector<detail::layer_cost> measured;
-    if (o.costs == costs_from::measured)
-        measured = detail::measured_costs(net, feat, rows0, devices.front());
+    std::vector<std::vector<detail::layer_cost>> measured; // per device (a GPU first device: estimated, as shard())
+    if (o.costs == costs_from::measured && devices.front().kind() == device_kind::cpu)
+        measured = detail::measured_costs(net, feat, rows0, devices);
 
     std::vector<int> counts;
     for (int m = 1; m <= 64 && static_cast<std::size_t>(m) <= o.batch_size; m *= 2)
@@ -134,17 +134,19 @@ inline std::size_t largest_micro_batch(std::size_t batch, int m)
             if (kind == model::schedule::interleaved && (o.chunks < 2 || m % p != 0))
                 continue;
             const std::size_t rows = detail::largest_micro_batch(o.batch_size, m);
-            std::vector<detail::layer_cost> costs = detail::estimated_costs(net, feat, rows, o.flops_per_second);
-            if (!measured.empty())
-                for (std::size_t j = 0; j < costs.size(); ++j) {
-                    const double scale = static_cast<double>(rows) / static_cast<double>(rows0);
-                    costs[j].forward = measured[j].forward * scale;
-                    costs[j].backward_input = measured[j].backward_input * scale;
-                    costs[j].backward_weight = measured[j].backward_weight * scale;
+            const std::vector<detail::layer_cost> estimated = detail::estimated_costs(net, feat, rows, o.flops_per_second);
+            std::vector<std::vector<detail::layer_cost>> costs(measured.empty() ? 1 : measured.size(), estimated);
+            const double scale = static_cast<double>(rows) / static_cast<double>(rows0);
+            for (std::size_t d = 0; d < measured.size(); ++d)
+                for (std::size_t j = 0; j < estimated.size(); ++j) {
+                    costs[d][j].forward = measured[d][j].forward * scale;
+                    costs[d][j].backward_input = measured[d][j].backward_input * scale;
+                    costs[d][j].backward_weight = measured[d][j].backward_weight * scale;
                 }
             const schedule_table table = detail::built_in_table(kind, p, m, o.chunks);
             for (bool rec : {false, true}) {
                 shard_options oc = o;
+                oc.costs = measured.empty() ? costs_from::estimate : costs_from::measured;
                 if (automatic_recompute)
                     oc.recomputation = {rec ? model::recompute::on : model::recompute::off};
                 else if (rec)

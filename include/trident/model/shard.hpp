@@ -8,15 +8,21 @@
 /// What shard() does, in order, before anything runs:
 /// 1. the widths through the network (options.input_features, or the first layer's own);
 /// 2. each layer's costs for a micro-batch of batch_size / micro_batches rows: measured (profiling
-///    passes of a sample micro-batch through the whole network, forward then backward, on the
-///    first device, which must be a CPU device: for a GPU first device the costs are estimated; each layer's time inside the passes, the median of 3 after a warm-up: timed
-///    as a step meets the layer, after the other layers have used the caches) or estimated (the layer's flops / (flops_per_second *
-///    the device's threads)); the bytes of parameters, optimizer state and activations;
+///    passes of a sample micro-batch through the whole network, forward then backward, on every
+///    CPU device at once, each device's passes on a thread of its own inside its arena as the
+///    step runs them, so that the devices' contention and each device's own speed are in its
+///    costs; each layer's time inside the passes, the median of 3 after a warm-up: timed as a step
+///    meets the layer, after the other layers have used the caches; the first device must be a CPU
+///    device: for a GPU first device the costs are estimated, and a GPU device after a CPU first
+///    device takes the first device's costs times the first device's threads) or estimated (the layer's flops /
+///    (flops_per_second * the device's threads); nothing runs); the bytes of parameters, optimizer
+///    state and activations;
 /// 3. the schedule: a built-in one for the devices and micro-batches, or the user's table, and
 ///    validate() on it (a bad table is `invalid_schedule`, never a hang);
 /// 4. the partition: contiguous stages (as many as the schedule has, stage s on device
 ///    stage_device[s]) minimising the slowest stage for the costs and the devices' speeds
-///    (threads), under each device's budget with the activations the schedule keeps in flight
+///    (measured: the first device's profiled time over this device's; estimated: threads), under
+///    each device's budget with the activations the schedule keeps in flight
 ///    (in_flight_micro_batches); recomputation per stage as asked (automatic: only on the stages
 ///    of devices that would not fit otherwise); a network that cannot fit is `out_of_memory`
 ///    naming the layer, the device and the bytes missing;
@@ -40,8 +46,11 @@
 /// layers' parameters, gradients and optimizer state are then booked and kept on the GPU, its
 /// first-device costs estimated, and its messages go through host memory); without it a GPU
 /// device is std::invalid_argument with that sentence.
-/// Complexity: the profiling passes (4 forwards and backwards of each layer on one micro-batch), the
-/// partition (O(stages * layers^2)) and simulate (O(actions)).
+/// Complexity: the profiling passes (4 forwards and backwards of each layer on one micro-batch, on
+/// every CPU device at once: the wall time of the slowest device's 4 passes; scratch per CPU
+/// device: one micro-batch's activations and gradients through the network, host memory outside
+/// the budgets, freed before the bookings), the partition (O(stages * layers^2)) and simulate
+/// (O(actions)).
 /// \throws std::invalid_argument for options out of range (each named with its value);
 ///   trident::model::invalid_schedule from validate(); trident::out_of_memory when the network does
 ///   not fit (the layer, the device and the bytes missing named) or a booking fails.

@@ -37,7 +37,7 @@ enum class recompute { off, on, automatic };
 
 /// Where the per-layer costs that the partition balances come from.
 enum class costs_from {
-    measured, ///< short profiling passes of a sample micro-batch through the network (on the first device)
+    measured, ///< short profiling passes of a sample micro-batch through the network, on every CPU device at once
     estimate  ///< the layer's flops / (flops_per_second * the device's threads)
 };
 

@@ -106,9 +106,12 @@ struct plan_builder {
 
         const std::vector<std::size_t> feat = network_widths(net, o.input_features);
         const std::size_t rows = largest_micro_batch(o.batch_size, o.micro_batches);
-        const std::vector<layer_cost> costs = o.costs == costs_from::measured
-                                                  ? measured_costs(net, feat, rows, devices.front())
-                                                  : estimated_costs(net, feat, rows, o.flops_per_second);
+        // Measured: per device, profiled on every CPU device at once (layer_costs.hpp); estimated:
+        // one thread's seconds, which the partition divides by each device's threads.
+        const std::vector<std::vector<layer_cost>> costs =
+            o.costs == costs_from::measured
+                ? measured_costs(net, feat, rows, devices)
+                : std::vector<std::vector<layer_cost>>{estimated_costs(net, feat, rows, o.flops_per_second)};
         pipeline_plan plan = finish(net, std::move(devices), std::move(table), o, feat, rows, costs);
         plan.s_->schedule_name = std::move(name);
         return plan;
@@ -126,6 +129,7 @@ struct plan_builder {
                 best = &c;
         if (best == nullptr) { // the most frugal candidate's out_of_memory: 1F1B, most micro-batches, recomputed
             shard_options frugal = o;
+            frugal.costs = costs_from::estimate; // the message needs only the bytes
             frugal.schedule = model::schedule::one_f_one_b;
             frugal.micro_batches = 1;
             for (const plan_candidate& c : cands)
@@ -137,7 +141,7 @@ struct plan_builder {
             const std::size_t rows = largest_micro_batch(o.batch_size, frugal.micro_batches);
             (void)choose_stages(built_in_table(model::schedule::one_f_one_b, static_cast<int>(devices.size()),
                                                frugal.micro_batches, 1),
-                                devices, frugal, feat, rows, estimated_costs(net, feat, rows, o.flops_per_second),
+                                devices, frugal, feat, rows, {estimated_costs(net, feat, rows, o.flops_per_second)},
                                 net);
             throw std::logic_error("trident::model::shard: the planner found nothing that fits, but 1F1B does");
         }
@@ -152,7 +156,7 @@ struct plan_builder {
     /// From a validated table and the layers' costs: the partition, the bookings, the prediction.
     static pipeline_plan finish(sequential& net, std::vector<device> devices, schedule_table table,
                                 const shard_options& o, const std::vector<std::size_t>& feat, std::size_t rows,
-                                const std::vector<layer_cost>& costs)
+                                const std::vector<std::vector<layer_cost>>& costs)
     {
         auto s = std::make_unique<plan_state>();
         const stage_choice choice = choose_stages(table, devices, o, feat, rows, costs, net);
@@ -208,9 +212,7 @@ struct plan_builder {
             s->info.push_back(info);
         }
         s->predicted = simulate(table, choice.costs);
-        const std::size_t most = *std::max_element(update_floats.begin(), update_floats.end());
-        s->predicted.optimizer_seconds =
-            static_cast<double>(most) * optimizer_seconds_per_parameter(o.optimizer, o, s->devices.front(), most);
+        s->predicted.optimizer_seconds = optimizer_seconds(o.optimizer, o, s->devices, update_floats);
         for (std::size_t d = 0; d < s->devices.size(); ++d)
             s->memory[d].activations = choice.activation_peak[d];
         for (int d = 0; d < table.devices; ++d)

@@ -38,10 +38,59 @@ struct partition_inputs {
     const std::vector<device>& devices;
     const std::vector<std::size_t>& feat;
     std::size_t rows;
-    const std::vector<layer_cost>& costs;
+    const std::vector<layer_cost>& costs;                // per layer: bytes (and the first device's times)
+    const std::vector<std::vector<layer_cost>>& times;   // per device its layers' seconds (measured), or
+                                                         // one entry: seconds on one thread (estimate)
+    bool measured;                         // which of the two `times` holds
     std::vector<std::size_t> static_bytes; // per layer: parameters, gradients, optimizer state
-    double cost_scale;                     // layer cost * cost_scale = time at speed 1
 };
+
+/// Layer j's seconds (F, B, W) on device d.  Measured: as profiled on that device.  Estimated: one
+/// thread's seconds / the device's threads.
+inline layer_cost time_on(const partition_inputs& in, std::size_t d, std::size_t j)
+{
+    if (in.measured)
+        return in.times[d][j];
+    layer_cost k = in.times[0][j];
+    const auto speed = static_cast<double>(in.devices[d].threads());
+    k.forward /= speed;
+    k.backward_input /= speed;
+    k.backward_weight /= speed;
+    return k;
+}
+
+/// The partition's per-device speeds (a stage takes cost / speed, with the layers' costs those of
+/// layer_seconds()): estimated, the devices' threads; measured, the first device's total time over
+/// the network / this device's (the first device has speed 1), so that a device measured slower
+/// (a loaded core, a smaller share of the caches) gets less work whatever its threads().
+inline std::vector<double> device_speeds(const partition_inputs& in)
+{
+    std::vector<double> speed;
+    const auto total = [&](std::size_t d) {
+        double t = 0;
+        for (const layer_cost& k : in.times[d])
+            t += k.forward + k.backward_input + k.backward_weight;
+        return t;
+    };
+    const double first = in.measured ? total(0) : 0.0;
+    for (std::size_t d = 0; d < in.devices.size(); ++d) {
+        if (!in.measured) {
+            speed.push_back(static_cast<double>(in.devices[d].threads()));
+            continue;
+        }
+        const double mine = total(d);
+        speed.push_back(first > 0 && mine > 0 ? first / mine : 1.0);
+    }
+    return speed;
+}
+
+/// Layer j's F + B + W at speed 1 for the partition: the first device's measured seconds, or one
+/// thread's estimated seconds.
+inline double layer_seconds(const partition_inputs& in, std::size_t j)
+{
+    const layer_cost& k = in.times[0][j];
+    return k.forward + k.backward_input + k.backward_weight;
+}
 
 /// Layout, bytes, costs and activation bound of stages cut at `first` with recomputation `rec`.
 inline stage_choice evaluate(const partition_inputs& in, const std::vector<std::size_t>& first,
@@ -60,11 +109,11 @@ inline stage_choice evaluate(const partition_inputs& in, const std::vector<std::
     c.costs.activation_bytes.assign(S, 0);
     for (std::size_t s = 0; s < S; ++s) {
         stage_layout sl{static_cast<int>(first[s]), static_cast<int>(first[s + 1]), t.stage_device[s], rec[s]};
-        const double speed = in.devices[static_cast<std::size_t>(sl.device)].threads();
         for (std::size_t j = first[s]; j < first[s + 1]; ++j) {
-            c.costs.forward[s] += in.costs[j].forward * in.cost_scale / speed;
-            c.costs.backward_input[s] += in.costs[j].backward_input * in.cost_scale / speed;
-            c.costs.backward_weight[s] += in.costs[j].backward_weight * in.cost_scale / speed;
+            const layer_cost k = time_on(in, static_cast<std::size_t>(sl.device), j);
+            c.costs.forward[s] += k.forward;
+            c.costs.backward_input[s] += k.backward_input;
+            c.costs.backward_weight[s] += k.backward_weight;
         }
         if (sl.recompute)
             c.costs.backward_input[s] += c.costs.forward[s];
@@ -112,12 +161,12 @@ inline std::pair<std::vector<std::size_t>, stage_choice> cut(const partition_inp
     std::vector<layer_profile> layers;
     for (std::size_t j = 0; j < in.costs.size(); ++j) {
         const layer_cost& k = in.costs[j];
-        layers.push_back({(k.forward + k.backward_input + k.backward_weight) * in.cost_scale, in.static_bytes[j],
-                          all_recomputed ? 0 : k.output_bytes});
+        layers.push_back({layer_seconds(in, j), in.static_bytes[j], all_recomputed ? 0 : k.output_bytes});
     }
     std::vector<device_profile> profiles;
-    for (const device& d : in.devices)
-        profiles.push_back({static_cast<double>(d.threads()), d.budget(), d.name()});
+    const std::vector<double> speed = device_speeds(in);
+    for (std::size_t d = 0; d < in.devices.size(); ++d)
+        profiles.push_back({speed[d], in.devices[d].budget(), in.devices[d].name()});
     const std::vector<int> in_flight = in_flight_micro_batches(t);
     for (int attempt = 0;; ++attempt) {
         const partition_result r = partition(layers, profiles, t.stage_device, in_flight);
@@ -149,8 +198,14 @@ inline std::pair<std::vector<std::size_t>, stage_choice> cut(const partition_inp
 /// The stages for the table, the devices and the options (recomputation resolved).
 inline stage_choice choose_stages(const schedule_table& t, const std::vector<device>& devices, const shard_options& o,
                                   const std::vector<std::size_t>& feat, std::size_t rows,
-                                  const std::vector<layer_cost>& costs, sequential& net)
+                                  const std::vector<std::vector<layer_cost>>& times, sequential& net)
 {
+    const bool measured = o.costs == costs_from::measured;
+    if (times.size() != (measured ? devices.size() : 1))
+        throw std::logic_error("trident::model: the layers' costs are for " + std::to_string(times.size()) +
+                               " devices, the plan has " + std::to_string(devices.size()) +
+                               (measured ? " (measured: one per device)" : " (estimated: one for all)"));
+    const std::vector<layer_cost>& costs = times.front();
     const auto S = static_cast<std::size_t>(t.stages);
     std::vector<model::recompute> want = o.recomputation;
     if (want.size() == 1)
@@ -159,7 +214,7 @@ inline stage_choice choose_stages(const schedule_table& t, const std::vector<dev
         throw std::invalid_argument("trident::model::shard: options.recomputation has " + std::to_string(want.size()) +
                                     " entries; the schedule has " + std::to_string(S) + " stages (give 1 or " +
                                     std::to_string(S) + ")");
-    partition_inputs in{t, devices, feat, rows, costs, {}, 1.0};
+    partition_inputs in{t, devices, feat, rows, costs, times, measured, {}};
     for (std::size_t j = 0; j < costs.size(); ++j) {
         if (costs[j].parameters_placed) { // on the layer's own devices: nothing of it on the stage's
             in.static_bytes.push_back(0);
@@ -169,8 +224,6 @@ inline stage_choice choose_stages(const schedule_table& t, const std::vector<dev
         const std::size_t state = std::visit([&](const auto& opt) { return opt.state_floats(n); }, o.optimizer);
         in.static_bytes.push_back(2 * costs[j].parameter_bytes + state * sizeof(float));
     }
-    // Measured times were taken on the first device: at speed 1 they take threads() times as long.
-    in.cost_scale = o.costs == costs_from::measured ? static_cast<double>(devices.front().threads()) : 1.0;
     (void)net;
 
     std::vector<bool> rec(S);
